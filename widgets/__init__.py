@@ -1,0 +1,1 @@
+"""nnstudio's PySide6 views: thin shells over the Qt-free core in ``app``."""
