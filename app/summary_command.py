@@ -1,0 +1,52 @@
+"""``nnstudio summary``: print(model), the per-layer table and the lint warnings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from torch import nn
+
+from app.analysis import analyse
+from app.build import build
+from app.errors import NNStudioError
+from app.inputs import InputSpec, inputs_from_cli
+from app.lint import lint
+from app.report import format_summary
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    model, inputs = _model_and_inputs(args)
+    analysis = analyse(model, inputs)
+    warnings = [warning.message for warning in lint(model)]
+    if args.json:
+        print(json.dumps({**analysis.to_json(), "warnings": warnings}))
+    else:
+        print(model)
+        print()
+        print(format_summary(analysis, inputs, warnings))
+    if analysis.error is not None:
+        print(f"nnstudio: error: {analysis.error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _model_and_inputs(args: argparse.Namespace) -> tuple[nn.Module, list[InputSpec] | None]:
+    cli_inputs = inputs_from_cli(args.input_shape, args.input_dtype) or None
+    if args.model and args.target:
+        raise NNStudioError("give either a project file or --model, not both", "summary")
+    if args.model:
+        from app.usermodel import load_user_model, parse_model_kwargs
+
+        kwargs = parse_model_kwargs(args.model_kwargs) if args.model_kwargs else {}
+        return load_user_model(args.model, kwargs, device="meta"), cli_inputs
+    if args.target:
+        from app.project import load_project
+
+        project = load_project(args.target)
+        return build(project.network, device="meta"), cli_inputs or project.inputs
+    raise NNStudioError("give a project file (nnstudio summary PROJECT) or --model FILE.py:NAME", "summary")
+
+
+
