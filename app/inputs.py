@@ -45,7 +45,7 @@ def check_shape(shape, where: str) -> list[int]:
 
 
 def check_dtype(dtype, where: str) -> str:
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise NNStudioError(f"must be one of {', '.join(DTYPES)}, got {dtype!r}", where)
     return dtype
 
