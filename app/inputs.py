@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import torch
@@ -52,9 +53,9 @@ def check_dtype(dtype, where: str) -> str:
 
 def parse_shape_text(text: str, where: str = "--input-shape") -> list[int]:
     """``"2,3,32,32"`` (or ``"2x3x32x32"``, ``"(2, 3, 32, 32)"``) as a list of ints."""
-    cleaned = text.strip().strip("()[]").replace("x", ",").replace(" ", "")
+    parts = re.split(r"[,x]", text.strip().strip("()[]").replace(" ", "").rstrip(","))
     try:
-        shape = [int(part) for part in cleaned.split(",") if part]
+        shape = [int(part) for part in parts]
     except ValueError:
         raise NNStudioError(f"must be integers separated by commas, like 2,3,32,32; got {text!r}", where)
     return check_shape(shape, where)
