@@ -1,0 +1,282 @@
+"""The one training loop: an iterator of events, with pause, resume and stop between steps.
+
+Headless runs and the desktop app both consume ``Engine.run()``. Pause / resume / stop may be
+called from another thread; they take effect before the next step. A non-finite loss or
+gradient stops the run before the optimizer step, so the weights are the last good ones. Any
+exception becomes a ``Failed`` event: the calling process carries on.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from app.checkpoint import TrainingState, restore_rng, rng_state, save_checkpoint
+from app.errors import NNStudioError
+from app.events import Checkpoint, Epoch, Event, Failed, Finished, ProbeSnapshot, Started, Step, Stopped
+from app.optim import grad_norms
+from app.probes import ProbeSet
+from app.training import Setup
+
+VAL_BATCH_FACTOR = 4  # validation needs no gradients: bigger batches
+
+
+class Engine:
+    def __init__(
+        self, setup: Setup, *, probes: ProbeSet | None = None, checkpoint_dir: Path | None = None,
+        resume: TrainingState | None = None, checkpoint_every: int = 1,
+    ) -> None:
+        self.setup = setup
+        self.probes = probes
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.checkpoint_every = max(1, checkpoint_every)
+        self.resume_state = resume
+        self.step = 0
+        self.epoch = 0
+        self.batch = 0
+        self._last_input: tuple[list[int], str] | None = None
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    # Control, from any thread.
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def run(self) -> Iterator[Event]:
+        try:
+            yield from self._run()
+        except Exception as error:  # the run ends; the process, and the last good weights, stay
+            yield Failed(self.step, self._explain(error), traceback.format_exc())
+        finally:
+            if self.probes is not None:
+                self.probes.close()
+
+    def _run(self) -> Iterator[Event]:
+        s = self.setup
+        if self.resume_state is not None:
+            self._restore(self.resume_state)
+        else:
+            torch.manual_seed(s.config.seed)  # dropout and friends: the same in every run
+        yield Started(s.config.epochs, len(s.batches), self.epoch, self.step, str(s.device), list(s.groups),
+                      len(s.batches.indices(0)))
+        clock = _ActiveClock()
+        for epoch in range(self.epoch, s.config.epochs):
+            self.epoch = epoch
+            s.model.train(s.mode.get("training", True))
+            totals = _Totals()
+            for batch, (x, y) in enumerate(s.batches.epoch(epoch, self.batch), start=self.batch):
+                clock.pause_while(self._running)
+                if self._stop.is_set():
+                    yield from self._stopped("user", f"stopped by the user after step {self.step}")
+                    return
+                self.batch = batch
+                event = self._train_step(x, y, totals, clock)
+                if isinstance(event, Stopped):
+                    yield event
+                    return
+                self.batch = batch + 1
+                yield event
+                if self.probes is not None and self.probes.is_sampled(self.step - 1):
+                    yield ProbeSnapshot(self.step, self.probes.collect(self.step))
+            self.epoch, self.batch = epoch + 1, 0
+            yield self._end_of_epoch(epoch, totals)
+            if self.checkpoint_dir is not None and (epoch + 1) % self.checkpoint_every == 0:
+                yield self._checkpoint()
+        yield Finished(self.step, self.epoch, clock.elapsed, self._rank_digests())
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor, totals: "_Totals", clock: "_ActiveClock") -> Event:
+        s = self.setup
+        self._last_input = (list(x.shape), str(x.dtype).removeprefix("torch."))
+        x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
+        if self.probes is not None and self.probes.is_sampled(self.step):
+            self.probes.attach()
+        output = s.model(x)
+        loss = self._loss(output, y)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            return self._nonfinite(f"the loss is {loss_value}")
+        s.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norms = grad_norms(s.optimizer)
+        if not all(math.isfinite(n) for n in norms):
+            return self._nonfinite("a gradient is not finite")
+        s.optimizer.step()
+        if s.scheduler is not None and s.scheduler_config.per_batch:
+            s.scheduler.step()
+        self.step += 1
+        accuracy = _accuracy(output, y) if s.data.task == "classification" else None
+        totals.add(loss_value, accuracy, len(y))
+        clock.samples += len(y)
+        return Step(
+            self.step, self.epoch, self.batch, loss_value, accuracy, _lrs(s.optimizer), norms,
+            clock.rate(), clock.elapsed,
+        )
+
+    def _loss(self, output, target: torch.Tensor) -> torch.Tensor:
+        try:
+            return self.setup.loss_fn(output, target)
+        except (RuntimeError, IndexError, ValueError) as error:
+            got = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            raise NNStudioError(
+                f"{type(self.setup.loss_fn).__name__} cannot compare the network's output {got} with the "
+                f"target {tuple(target.shape)} {str(target.dtype).removeprefix('torch.')}: {error}",
+                "training.loss",
+            ) from error
+
+    def _explain(self, error: Exception) -> str:
+        if isinstance(error, NNStudioError):
+            return str(error)
+        """A shape error from the data names the layer, as the summary would."""
+        message = f"{type(error).__name__}: {error}"
+        if self._last_input is None or not isinstance(error, RuntimeError):
+            return message
+        from app.analysis import analyse
+        from app.inputs import InputSpec
+
+        shape, dtype = self._last_input
+        found = analyse(self.setup.core, [InputSpec(shape, dtype)]).error
+        return f"{found} (a batch of shape {tuple(shape)} from the data)" if found is not None else message
+
+    def _nonfinite(self, what: str) -> Stopped:
+        if self.probes is not None:
+            self.probes.detach()
+        s = self.setup
+        s.optimizer.zero_grad(set_to_none=True)
+        return Stopped(
+            self.step, self.epoch, "nonfinite",
+            f"{what} at step {self.step + 1} (epoch {self.epoch + 1}, batch {self.batch + 1}); "
+            f"the run stopped and kept the weights from after step {self.step}",
+        )
+
+    def _stopped(self, reason: str, message: str) -> Iterator[Event]:
+        if self.checkpoint_dir is not None:
+            yield self._checkpoint()
+        yield Stopped(self.step, self.epoch, reason, message)
+
+    def _end_of_epoch(self, epoch: int, totals: "_Totals") -> Epoch:
+        s = self.setup
+        val_loss, val_accuracy = self._validate()
+        if s.scheduler is not None and not s.scheduler_config.per_batch:
+            if s.scheduler_config.type == "ReduceLROnPlateau":
+                s.scheduler.step(val_loss if val_loss is not None else totals.mean_loss())
+            else:
+                s.scheduler.step()
+        return Epoch(epoch + 1, self.step, totals.mean_loss(), totals.mean_accuracy(), val_loss, val_accuracy,
+                     _lrs(s.optimizer))
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[float | None, float | None]:
+        s = self.setup
+        if len(s.data.x_val) == 0:
+            return None, None
+        s.model.eval()
+        totals = _Totals()
+        size = s.config.batch_size * VAL_BATCH_FACTOR
+        try:
+            for start in range(0, len(s.data.x_val), size):
+                x = s.data.x_val[start:start + size].to(s.device)
+                y = s.data.y_val[start:start + size].to(s.device)
+                output = s.model(x)
+                accuracy = _accuracy(output, y) if s.data.task == "classification" else None
+                totals.add(s.loss_fn(output, y).item(), accuracy, len(y))
+        finally:
+            s.model.train(s.mode.get("training", True))
+        return totals.mean_loss(), totals.mean_accuracy()
+
+    def state(self) -> TrainingState:
+        s = self.setup
+        scheduler = s.scheduler.state_dict() if s.scheduler is not None else None
+        return TrainingState(self.step, self.epoch, self.batch, s.core.state_dict(), s.optimizer.state_dict(),
+                             scheduler, rng_state(s.device))
+
+    def _checkpoint(self) -> Checkpoint:
+        path = save_checkpoint(self.checkpoint_dir / "checkpoint", self.state())
+        return Checkpoint(str(path), self.step, self.epoch)
+
+    def _restore(self, state: TrainingState) -> None:
+        s = self.setup
+        s.core.load_state_dict(state.model)
+        s.optimizer.load_state_dict(state.optimizer)
+        if s.scheduler is not None and state.scheduler is not None:
+            s.scheduler.load_state_dict(state.scheduler)
+        restore_rng(state.rng, s.device)
+        self.step, self.epoch, self.batch = state.step, state.epoch, state.batch
+
+    def _rank_digests(self) -> list[str]:
+        if self.setup.world_size <= 1:
+            return []
+        from app.distributed import gather_weight_digests
+
+        return gather_weight_digests(self.setup.core)
+
+
+def _accuracy(output: torch.Tensor, target: torch.Tensor) -> float | None:
+    if not isinstance(output, torch.Tensor) or output.dim() < 2 or target.dtype != torch.int64:
+        return None
+    return (output.argmax(dim=1) == target).float().mean().item()
+
+
+def _lrs(optimizer: torch.optim.Optimizer) -> list[float]:
+    return [float(group["lr"]) for group in optimizer.param_groups]
+
+
+class _Totals:
+    def __init__(self) -> None:
+        self.loss = 0.0
+        self.correct = 0.0
+        self.samples = 0
+        self.has_accuracy = False
+
+    def add(self, loss: float, accuracy: float | None, samples: int) -> None:
+        self.loss += loss * samples
+        self.samples += samples
+        if accuracy is not None:
+            self.correct += accuracy * samples
+            self.has_accuracy = True
+
+    def mean_loss(self) -> float | None:
+        return self.loss / self.samples if self.samples else None
+
+    def mean_accuracy(self) -> float | None:
+        return self.correct / self.samples if self.samples and self.has_accuracy else None
+
+
+class _ActiveClock:
+    """Wall time that leaves out pauses, for samples/s and elapsed."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.paused_for = 0.0
+        self.samples = 0
+
+    def pause_while(self, running: threading.Event) -> None:
+        if running.is_set():
+            return
+        began = time.perf_counter()
+        running.wait()
+        self.paused_for += time.perf_counter() - began
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self.paused_for
+
+    def rate(self) -> float:
+        return self.samples / self.elapsed if self.elapsed > 0 else 0.0
