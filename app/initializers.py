@@ -81,8 +81,8 @@ def parse_init(data: object, where: str = "init") -> InitConfig:
     if unknown:
         raise NNStudioError(f"unknown key {unknown[0]!r} (expected seed, rules)", where)
     seed = data.get("seed", 0)
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
-        raise NNStudioError(f"must be null or an integer from 0 to 2**63-1, got {seed!r}", f"{where}.seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64):
+        raise NNStudioError(f"must be null or an integer from 0 to 2**64-1, got {seed!r}", f"{where}.seed")
     rules_data = data.get("rules", [])
     if not isinstance(rules_data, list):
         raise NNStudioError("must be a list of rules", f"{where}.rules")

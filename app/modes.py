@@ -24,8 +24,11 @@ def parse_mode(data: object, where: str = "mode") -> dict:
     if not isinstance(training, bool):
         raise NNStudioError(f"must be true or false, got {training!r}", f"{where}.training")
     overrides = data.get("overrides", {})
-    if not isinstance(overrides, dict) or not all(isinstance(v, bool) for v in overrides.values()):
+    if not isinstance(overrides, dict):
         raise NNStudioError("must map module paths to true (train) or false (eval)", f"{where}.overrides")
+    for path, flag in overrides.items():
+        if not isinstance(flag, bool):
+            raise NNStudioError(f"must be true (train) or false (eval), got {flag!r}", f"{where}.overrides.{path}")
     return {"training": training, "overrides": dict(overrides)}
 
 

@@ -23,8 +23,14 @@ from app.build import build
 from app.errors import NNStudioError, ProjectError, SpecError
 from app.inputs import InputSpec, check_dtype, check_shape
 from app.jsondoc import decode_json, encode_json
+from app.initializers import parse_init
 from app.migrations import FORMAT, VERSION, migrate
+from app.modes import parse_mode
+from app.optim import parse_optimizer
+from app.schedulers import parse_scheduler
+from app.selectors import parse_selector
 from app.spec import Node
+from app.training_section import parse_training
 
 __all__ = [
     "FORMAT", "VERSION", "Project", "parse_project", "load_project", "save_project", "load_weights",
@@ -38,7 +44,6 @@ KEYS = (
 )
 REQUIRED = ("format", "version", "inputs", "network")
 MAX_INPUTS = 16
-MAX_SEED = 2**64 - 1
 MAX_PROBE_EVERY = 1_000_000
 # Roughly the number of modules building the network creates (a 1024-layer TransformerEncoder
 # is 1024 copies of its layer): bounded so that a file cannot make loading take minutes.
@@ -111,21 +116,26 @@ def parse_project(data: object) -> Project:
     for key in REQUIRED:
         if key not in data:
             raise ProjectError("missing (every project has one)", key)
-    project = Project(
-        network=parse_network(data["network"]),
-        inputs=_inputs(data["inputs"]),
-        name=_text(data.get("name", "untitled"), "name"),
-        description=_text(data.get("description", ""), "description"),
-        optimizer=_object_or_null(data.get("optimizer"), "optimizer"),
-        scheduler=_object_or_null(data.get("scheduler"), "scheduler"),
-        init=_init(data.get("init", _default_init())),
-        freeze=_strings(data.get("freeze", []), "freeze"),
-        device=_device(data.get("device", "cpu")),
-        mode=_mode(data.get("mode", _default_mode())),
-        training=_object_or_null(data.get("training"), "training"),
-        probes=_probes(data.get("probes", _default_probes())),
-        weights=_weights_name(data.get("weights"), "weights"),
-    )
+    try:
+        project = Project(
+            network=parse_network(data["network"]),
+            inputs=_inputs(data["inputs"]),
+            name=_text(data.get("name", "untitled"), "name"),
+            description=_text(data.get("description", ""), "description"),
+            optimizer=_section(data.get("optimizer"), parse_optimizer, "optimizer"),
+            scheduler=_section(data.get("scheduler"), parse_scheduler, "scheduler"),
+            init=parse_init(data.get("init", _default_init())).to_json(),
+            freeze=_freeze(data.get("freeze", [])),
+            device=_device(data.get("device", "cpu")),
+            mode=parse_mode(data.get("mode", _default_mode())),
+            training=_section(data.get("training"), parse_training, "training"),
+            probes=_probes(data.get("probes", _default_probes())),
+            weights=_weights_name(data.get("weights"), "weights"),
+        )
+    except (ProjectError, SpecError):
+        raise
+    except NNStudioError as error:  # a section parser's error: one family for a file's problems
+        raise ProjectError(error.message, error.where) from error
     return project
 
 
@@ -269,34 +279,6 @@ def _dtype_text(value: Any, where: str) -> str:
     return value
 
 
-def _init(value: Any) -> dict:
-    _keys(value, "init", ("seed", "rules"))
-    seed = value.get("seed", 0)
-    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
-        raise ProjectError(f"must be an integer from 0 to 2**64-1, got {_show(seed)}", "init.seed")
-    rules = value.get("rules", [])
-    if not isinstance(rules, list):
-        raise ProjectError(f"must be a list, got {_kind(rules)}", "init.rules")
-    for i, rule in enumerate(rules):
-        if not isinstance(rule, dict):
-            raise ProjectError(f"must be an object, got {_kind(rule)}", f"init.rules[{i}]")
-    return {"seed": seed, "rules": copy.deepcopy(rules)}
-
-
-def _mode(value: Any) -> dict:
-    _keys(value, "mode", ("training", "overrides"))
-    training = value.get("training", True)
-    if not isinstance(training, bool):
-        raise ProjectError(f"must be true or false, got {_kind(training)}", "mode.training")
-    overrides = value.get("overrides", {})
-    if not isinstance(overrides, dict):
-        raise ProjectError(f"must be an object (module path: true or false), got {_kind(overrides)}", "mode.overrides")
-    for module_path, flag in overrides.items():
-        if not isinstance(flag, bool):
-            raise ProjectError(f"must be true or false, got {_kind(flag)}", f"mode.overrides.{module_path}")
-    return {"training": training, "overrides": dict(overrides)}
-
-
 def _probes(value: Any) -> dict:
     _keys(value, "probes", ("modules", "every"))
     modules = _strings(value.get("modules", []), "probes.modules")
@@ -327,10 +309,15 @@ def _weights_name(value: Any, where: str) -> str | None:
     return value
 
 
-def _object_or_null(value: Any, where: str) -> dict | None:
-    if value is not None and not isinstance(value, dict):
-        raise ProjectError(f"must be an object or null, got {_kind(value)}", where)
-    return copy.deepcopy(value)
+def _section(value: Any, parse, where: str) -> dict | None:
+    """A later section, validated by its own parser and kept in its canonical JSON form."""
+    return None if value is None else parse(value, where).to_json()
+
+
+def _freeze(value: Any) -> list:
+    if not isinstance(value, list):
+        raise ProjectError(f"must be a list of selectors, got {_kind(value)}", "freeze")
+    return [parse_selector(item, f"freeze[{i}]").to_json() for i, item in enumerate(value)]
 
 
 def _text(value: Any, where: str) -> str:

@@ -7,14 +7,14 @@ CPU, then saved weights if the project has them, else the init rules; then freez
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from app.build import build
-from app.catalog import layer_type
-from app.data import Batches, Data, load_data, parse_dataset
+from app.data import Batches, Data, load_data
 from app.devices import Placement, parse_placement, place, unwrap
 from app.errors import NNStudioError
 from app.initializers import apply_init, parse_init
@@ -23,62 +23,9 @@ from app.optim import GroupAssignment, OptimizerConfig, build_optimizer, group_l
 from app.project import Project, load_weights
 from app.schedulers import SchedulerConfig, build_scheduler, parse_scheduler
 from app.selectors import parse_selector, select
-from app.spec import Node
+from app.training_section import TrainingConfig, parse_training, bounded_int
 
-TRAINING_KEYS = ("dataset", "loss", "epochs", "batch_size", "val_split", "shuffle", "seed")
 DEFAULT_OPTIMIZER = {"type": "Adam", "defaults": {"lr": 0.001}}
-
-
-@dataclass
-class TrainingConfig:
-    dataset: dict
-    loss: Node
-    epochs: int = 10
-    batch_size: int = 32
-    val_split: float = 0.2
-    shuffle: bool = True
-    seed: int = 0
-
-    def to_json(self) -> dict:
-        return {
-            "dataset": dict(self.dataset), "loss": self.loss.to_json(), "epochs": self.epochs,
-            "batch_size": self.batch_size, "val_split": self.val_split, "shuffle": self.shuffle, "seed": self.seed,
-        }
-
-
-def parse_training(data: object, where: str = "training") -> TrainingConfig:
-    if not isinstance(data, dict):
-        raise NNStudioError("must be an object with at least 'dataset' and 'loss'", where)
-    unknown = [key for key in data if key not in TRAINING_KEYS]
-    if unknown:
-        raise NNStudioError(f"unknown key {unknown[0]!r} (expected {', '.join(TRAINING_KEYS)})", where)
-    for key in ("dataset", "loss"):
-        if key not in data:
-            raise NNStudioError(f"missing key {key!r}", where)
-    loss = Node.from_json(data["loss"], f"{where}.loss")
-    if layer_type(loss.type).family != "loss":
-        raise NNStudioError(f"{loss.type} is not a loss (pick one from the catalog's loss family)", f"{where}.loss.type")
-    config = TrainingConfig(parse_dataset(data["dataset"], f"{where}.dataset"), loss)
-    config.epochs = _integer(data.get("epochs", config.epochs), f"{where}.epochs", 1, 100_000)
-    config.batch_size = _integer(data.get("batch_size", config.batch_size), f"{where}.batch_size", 1, 1_000_000)
-    config.seed = _integer(data.get("seed", config.seed), f"{where}.seed", 0, 2**63 - 1)
-    config.val_split = _fraction(data.get("val_split", config.val_split), f"{where}.val_split")
-    config.shuffle = data.get("shuffle", True)
-    if not isinstance(config.shuffle, bool):
-        raise NNStudioError(f"must be true or false, got {config.shuffle!r}", f"{where}.shuffle")
-    return config
-
-
-def _integer(value: object, where: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise NNStudioError(f"must be an integer from {low} to {high}, got {value!r}", where)
-    return value
-
-
-def _fraction(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value <= 0.9):
-        raise NNStudioError(f"must be a number from 0 to 0.9, got {value!r}", where)
-    return float(value)
 
 
 def optimizer_config(project: Project) -> OptimizerConfig:
@@ -147,7 +94,7 @@ def prepare(
         raise NNStudioError("the project has no training section (dataset, loss, epochs, ...)", "training")
     config = parse_training(project.training)
     if epochs is not None:
-        config.epochs = _integer(epochs, "--epochs", 1, 100_000)
+        config.epochs = bounded_int(epochs, "--epochs", 1, 100_000)
     where_device = "--device" if placement is not None else "device"
     where_placement = parse_placement(placement if placement is not None else project.device, where_device)
     core = model if model is not None else make_model(project)

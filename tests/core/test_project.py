@@ -57,7 +57,7 @@ def error_for_bytes(tmp_path: Path, data: bytes) -> NNStudioError:
 
 def test_save_then_load_gives_an_equal_project(tmp_path):
     project = small_project()
-    project.optimizer = {"type": "SGD", "lr": 0.1}
+    project.optimizer = {"type": "SGD", "defaults": {"lr": 0.1}, "groups": [{"select": "0", "lr": 0.5}]}
     project.freeze = ["0"]
     project.device = "cuda:1"
     project.mode = {"training": False, "overrides": {"head": True}}
@@ -139,10 +139,15 @@ BAD_DOCUMENTS = [
      "true or false"),
     ("init seed", _set(document(), ["init", "seed"], -1), "init.seed", "from 0 to 2**64-1"),
     ("init rules", _set(document(), ["init", "rules"], {}), "init.rules", "must be a list"),
-    ("freeze", _set(document(), ["freeze"], ["a", 2]), "freeze[1]", "must be a string"),
-    ("optimizer", _set(document(), ["optimizer"], "adam"), "optimizer", "an object or null"),
-    ("scheduler", _set(document(), ["scheduler"], []), "scheduler", "an object or null"),
-    ("training", _set(document(), ["training"], 5), "training", "an object or null"),
+    ("freeze", _set(document(), ["freeze"], ["a", 2]), "freeze[1]", "must be a path pattern"),
+    ("optimizer", _set(document(), ["optimizer"], "adam"), "optimizer", "must be an object"),
+    ("optimizer type", _set(document(), ["optimizer"], {"type": "Adamm"}), "optimizer.type", "must be one of"),
+    ("optimizer lr", _set(document(), ["optimizer"], {"defaults": {"lr": -1}}), "optimizer.defaults.lr",
+     "must not be negative"),
+    ("scheduler", _set(document(), ["scheduler"], []), "scheduler", "must be null or an object"),
+    ("training", _set(document(), ["training"], 5), "training", "must be an object"),
+    ("training loss", _set(document(), ["training"], {"dataset": {"name": "xor"}, "loss": {"type": "ReLU"}}),
+     "training.loss.type", "is not a loss"),
     ("probes every", _set(document(), ["probes", "every"], 0), "probes.every", "from 1 to"),
     ("probes modules", _set(document(), ["probes", "modules"], "head"), "probes.modules", "list of strings"),
     ("weights folder", _set(document(), ["weights"], "../secret.safetensors"), "weights", "plain name"),
