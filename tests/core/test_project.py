@@ -136,7 +136,7 @@ BAD_DOCUMENTS = [
     ("device", _set(document(), ["device"], "tpu:0"), "device", "must be \"cpu\""),
     ("mode training", _set(document(), ["mode", "training"], "yes"), "mode.training", "true or false"),
     ("mode override", _set(document(), ["mode", "overrides"], {"head": 1}), "mode.overrides.head",
-     "true or false"),
+     "or false (eval)"),
     ("init seed", _set(document(), ["init", "seed"], -1), "init.seed", "from 0 to 2**64-1"),
     ("init rules", _set(document(), ["init", "rules"], {}), "init.rules", "must be a list"),
     ("freeze", _set(document(), ["freeze"], ["a", 2]), "freeze[1]", "must be a path pattern"),
