@@ -15,7 +15,7 @@ from typing import Sequence
 from app.errors import NNStudioError
 
 EXIT_ERROR = 2
-COMMANDS = ("summary", "validate", "bench")
+COMMANDS = ("summary", "validate", "train", "bench")
 
 
 class CommandError(NNStudioError):
@@ -43,8 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a project file; exit 0 or 2 with the reason")
     validate.add_argument("project")
 
+    train = commands.add_parser("train", help="train headless: progress, metrics.jsonl, weights, checkpoint")
+    train.add_argument("project")
+    train.add_argument("--epochs", type=int, help="override the project's epochs")
+    train.add_argument("--device", help="cpu, cuda, cuda:N, mps or dp:0,1 (DataParallel); default: the project's")
+    train.add_argument("--out", help="folder for metrics.jsonl, weights.safetensors, checkpoint.* (default runs/NAME)")
+    train.add_argument("--resume", metavar="CHECKPOINT", help="continue exactly from a checkpoint (.json)")
+    train.add_argument("--ddp", action="store_true", help="DistributedDataParallel; launch with torchrun")
+
     bench = commands.add_parser("bench", help="benchmarks that print one JSON object")
-    bench.add_argument("what", choices=["analysis"])
+    bench.add_argument("what", choices=["analysis", "engine"])
     return parser
 
 
@@ -84,6 +92,10 @@ def _dispatch(argv: list[str]) -> int:
             from app.summary_command import run_summary
 
             return run_summary(args)
+        if args.command == "train":
+            from app.headless import run_train
+
+            return run_train(args)
         if args.command == "validate":
             return _validate(args.project)
         if args.command == "bench":
@@ -101,6 +113,11 @@ def _validate(path: str) -> int:
 
 
 def _bench(what: str) -> int:
+    if what == "engine":
+        from app.bench_engine import bench_engine
+
+        print(json.dumps(bench_engine()))
+        return 0
     from app.bench import bench_analysis
 
     print(json.dumps(bench_analysis()))

@@ -57,6 +57,10 @@ class Engine:
         self._running.set()
 
     @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
     def paused(self) -> bool:
         return not self._running.is_set()
 
@@ -64,6 +68,8 @@ class Engine:
         try:
             yield from self._run()
         except Exception as error:  # the run ends; the process, and the last good weights, stay
+            if self.probes is not None:
+                self.probes.detach()  # before _explain's meta forward: probe hooks cannot read meta tensors
             yield Failed(self.step, self._explain(error), traceback.format_exc())
         finally:
             if self.probes is not None:
@@ -76,7 +82,7 @@ class Engine:
         else:
             torch.manual_seed(s.config.seed)  # dropout and friends: the same in every run
         yield Started(s.config.epochs, len(s.batches), self.epoch, self.step, str(s.device), list(s.groups),
-                      len(s.batches.indices(0)))
+                      len(s.batches.indices(0)) * s.world_size)
         clock = _ActiveClock()
         for epoch in range(self.epoch, s.config.epochs):
             self.epoch = epoch
@@ -94,7 +100,7 @@ class Engine:
                     return
                 self.batch = batch + 1
                 yield event
-                if self.probes is not None and self.probes.is_sampled(self.step - 1):
+                if self.probes is not None and self.probes.is_sampled(self.step):
                     yield ProbeSnapshot(self.step, self.probes.collect(self.step))
             self.epoch, self.batch = epoch + 1, 0
             yield self._end_of_epoch(epoch, totals)
@@ -106,18 +112,19 @@ class Engine:
         s = self.setup
         self._last_input = (list(x.shape), str(x.dtype).removeprefix("torch."))
         x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
-        if self.probes is not None and self.probes.is_sampled(self.step):
+        if self.probes is not None and self.probes.is_sampled(self.step + 1):  # steps count from 1
             self.probes.attach()
+        buffers = _saved_buffers(s.core)  # a step that is not taken must not leave NaN running stats
         output = s.model(x)
         loss = self._loss(output, y)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
-            return self._nonfinite(f"the loss is {loss_value}")
+            return self._nonfinite(f"the loss is {loss_value}", buffers)
         s.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norms = grad_norms(s.optimizer)
         if not all(math.isfinite(n) for n in norms):
-            return self._nonfinite("a gradient is not finite")
+            return self._nonfinite("a gradient is not finite", buffers)
         s.optimizer.step()
         if s.scheduler is not None and s.scheduler_config.per_batch:
             s.scheduler.step()
@@ -155,11 +162,14 @@ class Engine:
         found = analyse(self.setup.core, [InputSpec(shape, dtype)]).error
         return f"{found} (a batch of shape {tuple(shape)} from the data)" if found is not None else message
 
-    def _nonfinite(self, what: str) -> Stopped:
+    def _nonfinite(self, what: str, buffers: list[tuple[torch.Tensor, torch.Tensor]]) -> Stopped:
         if self.probes is not None:
             self.probes.detach()
         s = self.setup
         s.optimizer.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
         return Stopped(
             self.step, self.epoch, "nonfinite",
             f"{what} at step {self.step + 1} (epoch {self.epoch + 1}, batch {self.batch + 1}); "
@@ -226,6 +236,10 @@ class Engine:
         from app.distributed import gather_weight_digests
 
         return gather_weight_digests(self.setup.core)
+
+
+def _saved_buffers(module: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return [(buffer, buffer.detach().clone()) for buffer in module.buffers()]
 
 
 def _accuracy(output: torch.Tensor, target: torch.Tensor) -> float | None:

@@ -7,11 +7,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from app.inputs import InputSpec
 from app.project import Project, parse_project, save_project
 from app.spec import container, layer
 
 HERE = Path(__file__).resolve().parent
+
+
+SEED_TRAINING = {
+    "dataset": {"name": "csv", "path": "seed_data.csv", "target": "label"},
+    "loss": {"type": "CrossEntropyLoss"}, "epochs": 20, "batch_size": 16, "val_split": 0.2, "seed": 0,
+}
+SEED_OPTIMIZER = {"type": "SGD", "defaults": {"lr": 0.1, "momentum": 0.9}}
+
+
+def write_seed_data(path: Path, rows: int = 240) -> None:
+    """Three features, two classes: label 1 when x1 + x2 - x3 > 0 (the seed network's 3 -> 2)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 3)).round(4)
+    labels = (x[:, 0] + x[:, 1] - x[:, 2] > 0).astype(int)
+    lines = ["x1,x2,x3,label"] + [f"{a},{b},{c},{label}" for (a, b, c), label in zip(x, labels)]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def seed_sequential() -> Project:
@@ -26,6 +44,7 @@ def seed_sequential() -> Project:
         network, [InputSpec([1, 3])], name="Sequential (seed note)",
         description="nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.ReLU()): "
         "children are numbered (0), (1), ... in order.",
+        optimizer=SEED_OPTIMIZER, training=SEED_TRAINING,
     )
 
 
@@ -40,6 +59,7 @@ def seed_add_module() -> Project:
         container("Sequential", *children), [InputSpec([1, 3])], name="add_module (seed note)",
         description="The same network built with add_module('module_name1', ...): "
         "each child is registered under its own name.",
+        optimizer=SEED_OPTIMIZER, training=SEED_TRAINING,
     )
 
 
@@ -68,7 +88,17 @@ def cnn() -> Project:
         container("Sequential", features, classifier), [InputSpec([8, 3, 32, 32])],
         name="Small CNN",
         description="A LeNet-style image classifier for 3x32x32 images (CIFAR-10 sized): "
-        "convolutional features, then a fully connected classifier over 10 classes.",
+        "convolutional features, then a fully connected classifier over 10 classes. The optimizer "
+        "is the seed note's: features at the default lr=1e-5, the classifier group at lr=0.01.",
+        optimizer={
+            "type": "SGD", "defaults": {"lr": 1e-05},
+            "groups": [{"select": "features"}, {"select": "classifier", "lr": 0.01}],
+        },
+        training={
+            "dataset": {"name": "shapes32", "size": 3000, "classes": 10}, "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 1, "batch_size": 64, "val_split": 0.2, "seed": 0,
+        },
+        probes={"modules": ["features.1", "features.4", "classifier.2", "classifier.4"], "every": 10},
     )
 
 
@@ -85,7 +115,13 @@ def gru() -> Project:
     return Project(
         network, [InputSpec([8, 20], "int64")], name="GRU text classifier",
         description="Token ids [batch, 20] -> Embedding -> GRU; TakeOutput(index=1) keeps h_n "
-        "[1, batch, 64], Permute and Reshape make it [batch, 64], Linear gives 2 classes.",
+        "[1, batch, 64], Permute and Reshape make it [batch, 64], Linear gives 2 classes "
+        "(does marker token 1 appear in the sequence?).",
+        optimizer={"type": "Adam", "defaults": {"lr": 0.003}},
+        training={
+            "dataset": {"name": "tokens", "size": 2000, "length": 20, "vocab": 1000},
+            "loss": {"type": "CrossEntropyLoss"}, "epochs": 3, "batch_size": 32, "val_split": 0.2, "seed": 0,
+        },
     )
 
 
@@ -126,7 +162,43 @@ def resnet_block() -> Project:
         network, [InputSpec([8, 3, 32, 32])], name="Residual blocks",
         description="A stem (Conv-BN-ReLU), two residual blocks x + body(x) (the second halves "
         "the size with stride 2 and projects the skip with a 1x1 Conv), then global average "
-        "pooling and a linear classifier over 10 classes.",
+        "pooling and a linear classifier over 10 classes. Kaiming init on the convolutions; no "
+        "weight decay on biases and BatchNorm; cosine learning-rate schedule.",
+        init={"seed": 0, "rules": [
+            {"select": {"types": ["Conv2d"], "paths": ["*.weight"]}, "scheme": "kaiming_normal",
+             "args": {"mode": "fan_out", "nonlinearity": "relu"}},
+        ]},
+        optimizer={
+            "type": "SGD", "defaults": {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005},
+            "groups": [{"select": "*.bias", "weight_decay": 0.0},
+                       {"select": {"types": ["normalization"]}, "weight_decay": 0.0}],
+        },
+        scheduler={"type": "CosineAnnealingLR"},
+        training={
+            "dataset": {"name": "shapes32", "size": 1000, "classes": 10}, "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 2, "batch_size": 32, "val_split": 0.2, "seed": 0,
+        },
+    )
+
+
+def spirals() -> Project:
+    network = container(
+        "Sequential",
+        layer("Linear", in_features=2, out_features=64),
+        layer("ReLU"),
+        layer("Linear", in_features=64, out_features=64),
+        layer("ReLU"),
+        layer("Linear", in_features=64, out_features=3),
+    )
+    return Project(
+        network, [InputSpec([32, 2])], name="Spirals MLP",
+        description="A small MLP that learns to separate three interleaved 2-D spirals.",
+        optimizer={"type": "Adam", "defaults": {"lr": 0.01}},
+        training={
+            "dataset": {"name": "spirals", "size": 1500, "classes": 3, "noise": 0.2},
+            "loss": {"type": "CrossEntropyLoss"}, "epochs": 30, "batch_size": 32, "val_split": 0.2, "seed": 0,
+        },
+        probes={"modules": ["1", "3"], "every": 10},
     )
 
 
@@ -136,10 +208,12 @@ EXAMPLES = {
     "cnn": cnn,
     "gru": gru,
     "resnet_block": resnet_block,
+    "spirals": spirals,
 }
 
 
 def main() -> None:
+    write_seed_data(HERE / "seed_data.csv")
     for stem, make in EXAMPLES.items():
         project = make()
         project = parse_project(project.to_json())  # canonical args, fully validated

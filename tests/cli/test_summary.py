@@ -68,3 +68,18 @@ def test_gru_example_takes_int64_tokens(nnstudio):
     assert result.code == 0, result.err
     gru_row = next(row for row in result.json()["layers"] if row["type"] == "GRU")
     assert len(gru_row["output_shape"]) == 2  # (output, h_n)
+
+
+def test_cnn_summary_ends_with_the_seed_optimizer_as_torch_prints_it(nnstudio):
+    import torch
+    from torch import nn, optim
+
+    result = nnstudio("summary", EXAMPLES / "cnn.nnproj")
+    assert result.code == 0, result.err
+    net = nn.Sequential()
+    net.add_module("features", nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2)))
+    net.add_module("classifier", nn.Sequential(nn.Flatten(), nn.Linear(400, 10)))
+    by_hand = optim.SGD(
+        [{"params": net.features.parameters()}, {"params": net.classifier.parameters(), "lr": 0.01}], lr=0.00001
+    )
+    assert result.out.rstrip().endswith(repr(by_hand))
