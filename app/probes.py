@@ -57,7 +57,9 @@ class _Accumulator:
             x.min(), x.max(), (x == 0).sum().float(),
         ])
         width = (high - low) / self.bins
-        index = ((x - low) / width).floor().clamp_(0, self.bins - 1).long()
+        # inf and NaN (a run about to stop as non-finite) go to the end bins, not into bincount
+        position = torch.nan_to_num((x - low) / width, nan=0.0, posinf=self.bins - 1, neginf=0.0)
+        index = position.floor().clamp_(0, self.bins - 1).long()
         hist = torch.bincount(index, minlength=self.bins).float()
         with self.lock:
             self.parts.append(torch.cat([summary, hist]))
@@ -80,8 +82,11 @@ class _Accumulator:
 
 
 def _histogram_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed for the whole run from the first sample, with room either side."""
-    low, high = x.min().detach().cpu(), x.max().detach().cpu()
+    """Fixed for the whole run from the first sample's finite values, with room either side."""
+    finite = x[torch.isfinite(x)]
+    if finite.numel() == 0:
+        finite = torch.zeros(1, device=x.device)
+    low, high = finite.min().detach().cpu(), finite.max().detach().cpu()
     span = (high - low).clamp(min=1e-6)
     return low - 0.25 * span, high + 0.25 * span
 
