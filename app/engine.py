@@ -25,22 +25,28 @@ from app.probes import ProbeSet
 from app.training import Setup
 
 VAL_BATCH_FACTOR = 4  # validation needs no gradients: bigger batches
+# Gradient norms and accuracy take a few small tensor ops each, and on a CPU with several threads
+# a small op costs tens of microseconds: they are measured every N steps (and the first step),
+# where a non-finite gradient also stops the run. The loss is reported and checked every step.
+METRICS_EVERY = 10
 
 
 class Engine:
     def __init__(
         self, setup: Setup, *, probes: ProbeSet | None = None, checkpoint_dir: Path | None = None,
-        resume: TrainingState | None = None, checkpoint_every: int = 1,
+        resume: TrainingState | None = None, checkpoint_every: int = 1, metrics_every: int = METRICS_EVERY,
     ) -> None:
         self.setup = setup
         self.probes = probes
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.checkpoint_every = max(1, checkpoint_every)
+        self.metrics_every = max(1, metrics_every)
         self.resume_state = resume
         self.step = 0
         self.epoch = 0
         self.batch = 0
-        self._last_input: tuple[list[int], str] | None = None
+        self._last_input: torch.Tensor | None = None  # the batch in flight, to explain a failure
+        self._backup = _BufferBackup(setup.core)
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -110,11 +116,12 @@ class Engine:
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor, totals: "_Totals", clock: "_ActiveClock") -> Event:
         s = self.setup
-        self._last_input = (list(x.shape), str(x.dtype).removeprefix("torch."))
-        x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
+        self._last_input = x
+        if x.device != s.device:
+            x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
         if self.probes is not None and self.probes.is_sampled(self.step + 1):  # steps count from 1
             self.probes.attach()
-        buffers = _saved_buffers(s.core)  # a step that is not taken must not leave NaN running stats
+        buffers = self._backup.save()  # a step that is not taken must not leave NaN running stats
         output = s.model(x)
         loss = self._loss(output, y)
         loss_value = loss.item()
@@ -122,14 +129,17 @@ class Engine:
             return self._nonfinite(f"the loss is {loss_value}", buffers)
         s.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        norms = grad_norms(s.optimizer)
-        if not all(math.isfinite(n) for n in norms):
-            return self._nonfinite("a gradient is not finite", buffers)
+        norms = None
+        measured = (self.step + 1) % self.metrics_every == 0 or self.step == 0
+        if measured:
+            norms = grad_norms(s.optimizer)
+            if not all(math.isfinite(n) for n in norms):
+                return self._nonfinite("a gradient is not finite", buffers)
         s.optimizer.step()
         if s.scheduler is not None and s.scheduler_config.per_batch:
             s.scheduler.step()
         self.step += 1
-        accuracy = _accuracy(output, y) if s.data.task == "classification" else None
+        accuracy = _accuracy(output, y) if measured and s.data.task == "classification" else None
         totals.add(loss_value, accuracy, len(y))
         clock.samples += len(y)
         return Step(
@@ -158,18 +168,15 @@ class Engine:
         from app.analysis import analyse
         from app.inputs import InputSpec
 
-        shape, dtype = self._last_input
+        shape, dtype = list(self._last_input.shape), str(self._last_input.dtype).removeprefix("torch.")
         found = analyse(self.setup.core, [InputSpec(shape, dtype)]).error
         return f"{found} (a batch of shape {tuple(shape)} from the data)" if found is not None else message
 
-    def _nonfinite(self, what: str, buffers: list[tuple[torch.Tensor, torch.Tensor]]) -> Stopped:
+    def _nonfinite(self, what: str, buffers: "_BufferBackup") -> Stopped:
         if self.probes is not None:
             self.probes.detach()
-        s = self.setup
-        s.optimizer.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            for buffer, saved in buffers:
-                buffer.copy_(saved)
+        self.setup.optimizer.zero_grad(set_to_none=True)
+        buffers.restore()
         return Stopped(
             self.step, self.epoch, "nonfinite",
             f"{what} at step {self.step + 1} (epoch {self.epoch + 1}, batch {self.batch + 1}); "
@@ -238,14 +245,29 @@ class Engine:
         return gather_weight_digests(self.setup.core)
 
 
-def _saved_buffers(module: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    return [(buffer, buffer.detach().clone()) for buffer in module.buffers()]
+class _BufferBackup:
+    """A copy of the model's buffers (BatchNorm running stats) from before the current step."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.buffers = [b for b in module.buffers() if b.numel()]
+        self.copies = [b.detach().clone() for b in self.buffers]
+
+    @torch.no_grad()
+    def save(self) -> "_BufferBackup":
+        if self.buffers:
+            torch._foreach_copy_(self.copies, self.buffers)
+        return self
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        if self.buffers:
+            torch._foreach_copy_(self.buffers, self.copies)
 
 
 def _accuracy(output: torch.Tensor, target: torch.Tensor) -> float | None:
     if not isinstance(output, torch.Tensor) or output.dim() < 2 or target.dtype != torch.int64:
         return None
-    return (output.argmax(dim=1) == target).float().mean().item()
+    return (output.argmax(dim=1) == target).sum().item() / len(target)
 
 
 def _lrs(optimizer: torch.optim.Optimizer) -> list[float]:
@@ -257,20 +279,20 @@ class _Totals:
         self.loss = 0.0
         self.correct = 0.0
         self.samples = 0
-        self.has_accuracy = False
+        self.measured = 0  # samples whose accuracy was measured
 
     def add(self, loss: float, accuracy: float | None, samples: int) -> None:
         self.loss += loss * samples
         self.samples += samples
         if accuracy is not None:
             self.correct += accuracy * samples
-            self.has_accuracy = True
+            self.measured += samples
 
     def mean_loss(self) -> float | None:
         return self.loss / self.samples if self.samples else None
 
     def mean_accuracy(self) -> float | None:
-        return self.correct / self.samples if self.samples and self.has_accuracy else None
+        return self.correct / self.measured if self.measured else None
 
 
 class _ActiveClock:

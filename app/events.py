@@ -24,9 +24,9 @@ class Step:
     epoch: int
     batch: int
     loss: float
-    accuracy: float | None      # classification only
+    accuracy: float | None      # classification only, every METRICS_EVERY steps (else None)
     lrs: list[float]            # per param group
-    grad_norms: list[float]     # per param group, before the step
+    grad_norms: list[float] | None  # per param group, before the step; every METRICS_EVERY steps
     samples_per_s: float
     elapsed_s: float
 
@@ -36,7 +36,7 @@ class Epoch:
     epoch: int
     step: int
     train_loss: float
-    train_accuracy: float | None
+    train_accuracy: float | None  # over the batches where it was measured
     val_loss: float | None
     val_accuracy: float | None
     lrs: list[float]

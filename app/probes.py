@@ -2,22 +2,31 @@
 chosen modules to small statistics, every N steps.
 
 Hooks are attached only for the steps that are sampled and removed right after, so the steps in
-between run with no hook at all. Each activation is reduced on its own device to a handful of
-numbers (count, sum, sum of squares, min, max, zeros, a fixed-bin histogram); partial results from
-several calls in one step (DataParallel replicas, a module used twice) are added together, so the
-statistics are those of the whole batch. Hooks return None: they never change a value or a gradient.
+between run with no hook at all. On a sampled step each hook reduces its tensor at once, on the
+tensor's own device (a later in-place op such as ReLU(inplace=True) must not change what was seen),
+to a handful of numbers: sum, sum of squares, min and max (exact), and a copy of an evenly strided
+sample of at most SAMPLE values, from which the fixed-bin histogram and the fraction of zeros are
+estimated (exact for tensors up to SAMPLE values). Every tensor op costs several microseconds on
+a CPU and torch's own histogram far more, so a probed call is kept to five small ops; the
+histograms of a whole step are counted afterwards with numpy, after one copy off the device. Calls of one module in one step
+(DataParallel replicas, a module used twice) are added together, so the statistics are those of the
+whole batch. Hooks return None: they never change a value or a gradient.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 DEFAULT_BINS = 32
+SAMPLE = 512
+RANGE_MARGIN = 0.25  # the histogram range is the first sample's, widened by this share either side
 
 
 @dataclass
@@ -31,64 +40,19 @@ class ProbeStats:
     min: float
     max: float
     zero_fraction: float
-    hist: np.ndarray   # counts per bin
-    edges: np.ndarray  # bins + 1 edges; values outside fall in the end bins
+    hist: np.ndarray   # counts per bin (estimated from the sample), summing to count; out-of-range values
+                       # fall in the end bins
+    edges: np.ndarray  # bins + 1 edges, fixed for the whole run
 
 
-class _Accumulator:
-    """Partial reductions of one module's tensors during one sampled step."""
+class _Part(NamedTuple):
+    """One call's reduction, still on its device."""
 
-    def __init__(self, bins: int) -> None:
-        self.bins = bins
-        self.parts: list[torch.Tensor] = []
-        self.range: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.lock = threading.Lock()  # DataParallel runs replicas in threads
-
-    def add(self, tensor: torch.Tensor) -> None:
-        x = tensor.detach().reshape(-1).float()
-        if x.numel() == 0:
-            return
-        with self.lock:
-            if self.range is None:
-                self.range = _histogram_range(x)
-            low, high = (r.to(x.device) for r in self.range)
-        summary = torch.stack([
-            torch.tensor(float(x.numel()), device=x.device), x.sum(), (x * x).sum(),
-            x.min(), x.max(), (x == 0).sum().float(),
-        ])
-        width = (high - low) / self.bins
-        # inf and NaN (a run about to stop as non-finite) go to the end bins, not into bincount
-        position = torch.nan_to_num((x - low) / width, nan=0.0, posinf=self.bins - 1, neginf=0.0)
-        index = position.floor().clamp_(0, self.bins - 1).long()
-        hist = torch.bincount(index, minlength=self.bins).float()
-        with self.lock:
-            self.parts.append(torch.cat([summary, hist]))
-
-    def collect(self, path: str, kind: str, step: int) -> ProbeStats | None:
-        with self.lock:
-            parts, self.parts = self.parts, []
-        if not parts:
-            return None
-        rows = torch.stack([p.to("cpu") for p in parts]).double()
-        count, total, squares = rows[:, 0].sum(), rows[:, 1].sum(), rows[:, 2].sum()
-        mean = total / count
-        variance = (squares / count - mean * mean).clamp(min=0) * count / max(count - 1, 1)
-        low, high = (float(r) for r in self.range)
-        return ProbeStats(
-            path, kind, step, int(count), float(mean), float(variance.sqrt()),
-            float(rows[:, 3].min()), float(rows[:, 4].max()), float(rows[:, 5].sum() / count),
-            rows[:, 6:].sum(0).numpy().astype(np.int64), np.linspace(low, high, self.bins + 1),
-        )
-
-
-def _histogram_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed for the whole run from the first sample's finite values, with room either side."""
-    finite = x[torch.isfinite(x)]
-    if finite.numel() == 0:
-        finite = torch.zeros(1, device=x.device)
-    low, high = finite.min().detach().cpu(), finite.max().detach().cpu()
-    span = (high - low).clamp(min=1e-6)
-    return low - 0.25 * span, high + 0.25 * span
+    path: str
+    kind: str
+    count: int
+    summary: tuple[torch.Tensor, ...]  # sum, sum of squares, min, max: 0-d tensors
+    sample: torch.Tensor               # a strided copy, for the histogram and the zeros
 
 
 def _first_tensor(output) -> torch.Tensor | None:
@@ -97,6 +61,15 @@ def _first_tensor(output) -> torch.Tensor | None:
     if isinstance(output, (tuple, list)):
         return next((o for o in output if isinstance(o, torch.Tensor)), None)
     return None
+
+
+def _rounded_to(hist: np.ndarray, total: int) -> np.ndarray:
+    """Whole counts that add up to ``total`` (largest remainders get the leftover units)."""
+    counts = np.floor(hist).astype(np.int64)
+    leftover = int(total - counts.sum())
+    if leftover > 0:
+        counts[np.argsort(hist - counts)[::-1][:leftover]] += 1
+    return counts
 
 
 class ProbeSet:
@@ -110,41 +83,64 @@ class ProbeSet:
         self.gradients = gradients
         self._paths = list(paths)
         self._handles: list = []
-        self._activations: dict[str, _Accumulator] = {}
-        self._gradients: dict[str, _Accumulator] = {}
+        self._captured: list[_Part] = []
+        self._lock = threading.Lock()  # DataParallel runs replicas in threads
+        self._ranges: dict[tuple[str, str], tuple[float, float]] = {}
+        self._edges: dict[tuple[str, str], np.ndarray] = {}
+        self._modules: dict[str, nn.Module] | None = None
 
     @property
     def paths(self) -> list[str]:
         return list(self._paths)
 
     def set_paths(self, paths: list[str]) -> None:
-        self._paths = list(paths)  # one assignment: safe to call from the GUI thread; used from the next sample
+        self._paths = list(paths)  # one assignment: safe from the GUI thread; used from the next sample
 
     def is_sampled(self, step: int) -> bool:
         return bool(self._paths) and step % self.every == 0
 
     def attach(self) -> None:
-        modules = dict(self.model.named_modules())
+        if self._modules is None:
+            self._modules = dict(self.model.named_modules())
+        modules = self._modules
         for path in self._paths:
-            module = modules.get(path)
-            if module is None:
-                continue
-            self._activations.setdefault(path, _Accumulator(self.bins))
-            if self.gradients:
-                self._gradients.setdefault(path, _Accumulator(self.bins))
-            self._handles.append(module.register_forward_hook(self._hook(path)))
+            if path in modules:
+                self._handles.append(modules[path].register_forward_hook(self._hook(path)))
 
     def _hook(self, path: str):
         def hook(module, args, output):
             tensor = _first_tensor(output)
-            if tensor is None or not tensor.is_floating_point():
+            if tensor is None or not tensor.is_floating_point() or tensor.numel() == 0:
                 return None
-            self._activations[path].add(tensor)
+            self._capture(path, "activation", tensor)
             if self.gradients and tensor.requires_grad:
-                tensor.register_hook(lambda grad: self._gradients[path].add(grad) and None)
+                tensor.register_hook(lambda grad: self._capture(path, "gradient", grad))
             return None
 
         return hook
+
+    def _capture(self, path: str, kind: str, tensor: torch.Tensor) -> None:
+        x = tensor.detach().reshape(-1)
+        if x.dtype is not torch.float32:
+            x = x.float()  # one dtype for the whole step's stack
+        key = (path, kind)
+        if key not in self._ranges:
+            self._first_range(key, x)
+        smallest, largest = torch.aminmax(x)
+        summary = (x.sum(), torch.dot(x, x), smallest, largest)
+        sample = x[:: max(1, x.numel() // SAMPLE)].clone()
+        self._captured.append(_Part(path, kind, x.numel(), summary, sample))  # list.append is atomic
+
+    def _first_range(self, key: tuple[str, str], x: torch.Tensor) -> tuple[float, float]:
+        """Fixed for the whole run from the first sample's finite values (one sync, once)."""
+        with self._lock:
+            if key not in self._ranges:
+                finite = x[torch.isfinite(x)]
+                low, high = (float(v) for v in torch.aminmax(finite)) if finite.numel() else (-1.0, 1.0)
+                span = max(high - low, 1e-6)
+                self._edges[key] = np.linspace(low - RANGE_MARGIN * span, high + RANGE_MARGIN * span, self.bins + 1)
+                self._ranges[key] = (low - RANGE_MARGIN * span, high + RANGE_MARGIN * span)
+            return self._ranges[key]
 
     def detach(self) -> None:
         for handle in self._handles:
@@ -154,9 +150,41 @@ class ProbeSet:
     def collect(self, step: int) -> list[ProbeStats]:
         """Statistics of the sampled step; call after backward so gradients are in."""
         self.detach()
-        stats = [acc.collect(path, "activation", step) for path, acc in self._activations.items()]
-        stats += [acc.collect(path, "gradient", step) for path, acc in self._gradients.items()]
-        return [s for s in stats if s is not None]
+        with self._lock:
+            parts, self._captured = self._captured, []
+        if not parts:
+            return []
+        # two copies off the device for the whole step, then numpy over every part at once
+        summary = torch.stack([v for p in parts for v in p.summary]).double().cpu().reshape(len(parts), 4).numpy()
+        samples = torch.cat([p.sample for p in parts]).cpu().numpy().astype(np.float64)
+        keys = list(dict.fromkeys((p.path, p.kind) for p in parts))
+        group = np.array([keys.index((p.path, p.kind)) for p in parts])
+        sizes = np.array([len(p.sample) for p in parts])
+        owner = np.repeat(group, sizes)
+        weight = np.repeat(np.array([p.count for p in parts]) / sizes, sizes)  # a sampled value stands for this many
+        low = np.array([self._ranges[k][0] for k in keys])
+        scale = np.array([self.bins / (self._ranges[k][1] - self._ranges[k][0]) for k in keys])
+        position = np.nan_to_num((samples - low[owner]) * scale[owner], nan=0.0, posinf=self.bins - 1, neginf=0.0)
+        bins = np.clip(np.floor(position), 0, self.bins - 1).astype(np.int64) + owner * self.bins
+        hist = np.bincount(bins, weights=weight, minlength=len(keys) * self.bins).reshape(len(keys), self.bins)
+        zeros = np.bincount(owner, weights=weight * (samples == 0), minlength=len(keys))
+        counts = np.bincount(group, weights=[p.count for p in parts], minlength=len(keys))
+        sums = np.bincount(group, weights=summary[:, 0], minlength=len(keys))
+        squares = np.bincount(group, weights=summary[:, 1], minlength=len(keys))
+        stats = []
+        for index, (path, kind) in enumerate(keys):
+            mine = group == index
+            count = counts[index]
+            mean = sums[index] / count
+            variance = max(squares[index] / count - mean * mean, 0.0) * count / max(count - 1, 1)
+            stats.append(ProbeStats(
+                path, kind, step, int(count), float(mean), float(np.sqrt(variance)), float(summary[mine, 2].min()),
+                float(summary[mine, 3].max()), float(zeros[index] / count), _rounded_to(hist[index], int(count)),
+                self._edges[(path, kind)].copy(),
+            ))
+        return stats
 
     def close(self) -> None:
         self.detach()
+        with self._lock:
+            self._captured.clear()

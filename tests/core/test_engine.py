@@ -120,10 +120,12 @@ def test_loss_falls_on_spirals():
 
 
 def test_accuracy_is_reported_for_classification_only():
-    classified = run_all(Engine(prepare(make_project(epochs=1))))
+    classified = run_all(Engine(prepare(make_project(epochs=1)), metrics_every=3))
     for event in classified:
-        if isinstance(event, Step):
+        if isinstance(event, Step) and (event.step % 3 == 0 or event.step == 1):
             assert event.accuracy is not None and 0.0 <= event.accuracy <= 1.0
+        elif isinstance(event, Step):
+            assert event.accuracy is None  # measured every metrics_every steps only
         if isinstance(event, Epoch):
             assert event.train_accuracy is not None and event.val_accuracy is not None
 
@@ -147,6 +149,9 @@ def test_learning_rates_and_gradient_norms_come_per_optimizer_group():
     steps = [e for e in events if isinstance(e, Step)]
     for step in steps:
         assert step.lrs == [0.2, 0.05]  # the selected group first, the default group last
+    measured = [step for step in steps if step.grad_norms is not None]
+    assert [step.step for step in measured] == [1] + list(range(10, len(steps) + 1, 10))
+    for step in measured:
         assert len(step.grad_norms) == 2 and all(n > 0 for n in step.grad_norms)
     epoch = next(e for e in events if isinstance(e, Epoch))
     assert epoch.lrs == [0.2, 0.05]

@@ -1,0 +1,121 @@
+"""``nnstudio bench engine``: the engine against a hand-written PyTorch loop, in one process.
+
+For each fixed model (``mlp``: 784-256-256-10 with ReLU on random data; ``cnn``: the CNN example
+on its own data; both batch 64) three loops run the same steps from the same weights, taking
+turns so that a busy machine slows all of them alike: ``plain`` (zero_grad, forward, loss,
+backward, step, loss.item()), ``engine`` (the project's engine, no probes) and ``engine_probes``
+(probes on every leaf module every 10 steps). Each figure is the median of the rounds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from app.data import Data
+from app.engine import Engine
+from app.probes import ProbeSet
+from app.project import Project, load_project
+from app.spec import container, layer
+from app.training import prepare
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
+BATCH = 64
+PROBE_EVERY = 10
+
+
+def mlp_project(steps: int) -> tuple[Project, Data]:
+    network = container(
+        "Sequential", layer("Linear", in_features=784, out_features=256), layer("ReLU"),
+        layer("Linear", in_features=256, out_features=256), layer("ReLU"),
+        layer("Linear", in_features=256, out_features=10),
+    )
+    project = Project(network, [])
+    project.optimizer = {"type": "SGD", "defaults": {"lr": 0.01, "momentum": 0.9}}
+    project.training = {"dataset": {"name": "xor"}, "loss": {"type": "CrossEntropyLoss"}, "epochs": 1,
+                        "batch_size": BATCH, "val_split": 0.0, "seed": 0}
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(steps * BATCH, 784, generator=generator)
+    y = torch.randint(0, 10, (steps * BATCH,), generator=generator)
+    empty = torch.empty(0)
+    return project, Data(x, y, empty.reshape(0, 784), empty.long(), "classification", 10, (784,), "float32", "random")
+
+
+def cnn_project(steps: int) -> tuple[Project, Data]:
+    from app.data import load_data
+
+    project = load_project(EXAMPLES / "cnn.nnproj")
+    dataset = dict(project.training["dataset"], size=steps * BATCH)
+    project.training = dict(project.training, dataset=dataset, batch_size=BATCH, epochs=1, val_split=0.0)
+    return project, load_data(dataset, 0.0)
+
+
+def _plain(project: Project, data: Data) -> float:
+    setup = prepare(project, data=data)
+    model, loss_fn, optimizer = setup.model, setup.loss_fn, setup.optimizer
+    model.train()
+    start = time.perf_counter()
+    samples = 0
+    for x, y in setup.batches.epoch(0):
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+        samples += len(y)
+    return samples / (time.perf_counter() - start)
+
+
+def _engine(project: Project, data: Data, probed: bool) -> float:
+    setup = prepare(project, data=data)
+    probes = None
+    if probed:
+        leaves = [path for path, module in setup.core.named_modules() if path and not list(module.children())]
+        probes = ProbeSet(setup.core, leaves, every=PROBE_EVERY)
+    samples = 0
+    start = time.perf_counter()
+    for event in Engine(setup, probes=probes).run():
+        if type(event).__name__ == "Step":
+            samples += setup.config.batch_size
+        elif type(event).__name__ == "Failed":
+            raise RuntimeError(event.message)
+    return samples / (time.perf_counter() - start)
+
+
+def bench_model(name: str, project: Project, data: Data, rounds: int) -> dict:
+    runs = {"plain": lambda: _plain(project, data), "engine": lambda: _engine(project, data, probed=False),
+            "engine_probes": lambda: _engine(project, data, probed=True)}
+    results: dict[str, list[float]] = {key: [] for key in runs}
+    for run in runs.values():  # warm-up: allocator, kernels, first-call costs
+        run()
+    order = list(runs)
+    for round_index in range(rounds):
+        # the order turns every round, so no variant always runs first (or right after another)
+        for key in order[round_index % 3:] + order[:round_index % 3]:
+            results[key].append(runs[key]())
+    medians = {key: statistics.median(values) for key, values in results.items()}
+    return {
+        "name": name,
+        "plain_samples_per_s": round(medians["plain"], 1),
+        "engine_samples_per_s": round(medians["engine"], 1),
+        "engine_probes_samples_per_s": round(medians["engine_probes"], 1),
+        "ratio_engine": round(medians["engine"] / medians["plain"], 3),
+        "ratio_probes": round(medians["engine_probes"] / medians["plain"], 3),
+    }
+
+
+def bench_engine(steps: int = 100, rounds: int = 9) -> dict:
+    models = []
+    for name, make in (("mlp", mlp_project), ("cnn", cnn_project)):
+        project, data = make(steps)
+        models.append(bench_model(name, project, data, rounds))
+    return {"models": models, "steps": steps, "rounds": rounds, "batch_size": BATCH, "threads": torch.get_num_threads()}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(bench_engine()))
