@@ -1,8 +1,9 @@
 """``nnstudio bench engine``: the engine against a hand-written PyTorch loop, in one process.
 
 For each fixed model (``mlp``: 784-256-256-10 with ReLU on random data; ``cnn``: the CNN example
-on its own data; both batch 64) three loops run the same steps from the same weights, taking
-turns so that a busy machine slows all of them alike: ``plain`` (zero_grad, forward, loss,
+on its own data; both batch 64) three loops run the same steps from the same weights in lockstep,
+one step each in a turning order, each timed on its own steps only, so that a busy shared
+machine slows all of them alike: ``plain`` (zero_grad, forward, loss,
 backward, step, loss.item()), ``engine`` (the project's engine, no probes) and ``engine_probes``
 (probes on every leaf module every 10 steps). Each figure is the median of the rounds.
 """
@@ -12,11 +13,13 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
 from app.data import Data
 from app.engine import Engine
+from app.events import Failed, Step
 from app.probes import ProbeSet
 from app.project import Project, load_project
 from app.spec import container, layer
@@ -53,49 +56,61 @@ def cnn_project(steps: int) -> tuple[Project, Data]:
     return project, load_data(dataset, 0.0)
 
 
-def _plain(project: Project, data: Data) -> float:
+def _plain(project: Project, data: Data) -> Iterator[int]:
+    """A hand-written loop: yields the batch size after each step."""
     setup = prepare(project, data=data)
     model, loss_fn, optimizer = setup.model, setup.loss_fn, setup.optimizer
     model.train()
-    start = time.perf_counter()
-    samples = 0
     for x, y in setup.batches.epoch(0):
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
         loss.item()
-        samples += len(y)
-    return samples / (time.perf_counter() - start)
+        yield len(y)
 
 
-def _engine(project: Project, data: Data, probed: bool) -> float:
+def _engine(project: Project, data: Data, probed: bool) -> Iterator[int]:
     setup = prepare(project, data=data)
     probes = None
     if probed:
         leaves = [path for path, module in setup.core.named_modules() if path and not list(module.children())]
         probes = ProbeSet(setup.core, leaves, every=PROBE_EVERY)
-    samples = 0
-    start = time.perf_counter()
     for event in Engine(setup, probes=probes).run():
-        if type(event).__name__ == "Step":
-            samples += setup.config.batch_size
-        elif type(event).__name__ == "Failed":
+        if isinstance(event, Step):
+            yield setup.config.batch_size
+        elif isinstance(event, Failed):
             raise RuntimeError(event.message)
-    return samples / (time.perf_counter() - start)
+
+
+def _lockstep(loops: dict[str, Iterator[int]]) -> dict[str, float]:
+    """Advance every loop one step at a time, in a turning order; samples/s from each one's own time."""
+    spent = dict.fromkeys(loops, 0.0)
+    samples = dict.fromkeys(loops, 0)
+    active = list(loops)
+    turn = 0
+    while active:
+        turn += 1
+        for name in active[turn % len(active):] + active[:turn % len(active)]:
+            start = time.perf_counter()
+            try:
+                samples[name] += next(loops[name])
+            except StopIteration:
+                active.remove(name)
+            spent[name] += time.perf_counter() - start
+    return {name: samples[name] / spent[name] for name in loops}
 
 
 def bench_model(name: str, project: Project, data: Data, rounds: int) -> dict:
-    runs = {"plain": lambda: _plain(project, data), "engine": lambda: _engine(project, data, probed=False),
-            "engine_probes": lambda: _engine(project, data, probed=True)}
-    results: dict[str, list[float]] = {key: [] for key in runs}
-    for run in runs.values():  # warm-up: allocator, kernels, first-call costs
-        run()
-    order = list(runs)
-    for round_index in range(rounds):
-        # the order turns every round, so no variant always runs first (or right after another)
-        for key in order[round_index % 3:] + order[:round_index % 3]:
-            results[key].append(runs[key]())
+    results: dict[str, list[float]] = {"plain": [], "engine": [], "engine_probes": []}
+    for round_index in range(rounds + 1):  # the first round warms up allocator, kernels, first calls
+        rates = _lockstep({
+            "plain": _plain(project, data), "engine": _engine(project, data, probed=False),
+            "engine_probes": _engine(project, data, probed=True),
+        })
+        if round_index:
+            for key, rate in rates.items():
+                results[key].append(rate)
     medians = {key: statistics.median(values) for key, values in results.items()}
     return {
         "name": name,
@@ -107,7 +122,7 @@ def bench_model(name: str, project: Project, data: Data, rounds: int) -> dict:
     }
 
 
-def bench_engine(steps: int = 100, rounds: int = 9) -> dict:
+def bench_engine(steps: int = 200, rounds: int = 5) -> dict:
     models = []
     for name, make in (("mlp", mlp_project), ("cnn", cnn_project)):
         project, data = make(steps)

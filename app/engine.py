@@ -142,9 +142,10 @@ class Engine:
         accuracy = _accuracy(output, y) if measured and s.data.task == "classification" else None
         totals.add(loss_value, accuracy, len(y))
         clock.samples += len(y)
+        elapsed = clock.elapsed
         return Step(
             self.step, self.epoch, self.batch, loss_value, accuracy, _lrs(s.optimizer), norms,
-            clock.rate(), clock.elapsed,
+            clock.samples / elapsed if elapsed > 0 else 0.0, elapsed,
         )
 
     def _loss(self, output, target: torch.Tensor) -> torch.Tensor:
@@ -252,16 +253,16 @@ class _BufferBackup:
         self.buffers = [b for b in module.buffers() if b.numel()]
         self.copies = [b.detach().clone() for b in self.buffers]
 
-    @torch.no_grad()
     def save(self) -> "_BufferBackup":
-        if self.buffers:
-            torch._foreach_copy_(self.copies, self.buffers)
+        if self.buffers:  # no decorator: a no_grad context per step costs more than the check
+            with torch.no_grad():
+                torch._foreach_copy_(self.copies, self.buffers)
         return self
 
-    @torch.no_grad()
     def restore(self) -> None:
         if self.buffers:
-            torch._foreach_copy_(self.buffers, self.copies)
+            with torch.no_grad():
+                torch._foreach_copy_(self.buffers, self.copies)
 
 
 def _accuracy(output: torch.Tensor, target: torch.Tensor) -> float | None:

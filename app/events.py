@@ -18,7 +18,7 @@ class Started:
     samples: int                # training samples per epoch
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     step: int                   # optimizer steps done, counting from 1
     epoch: int

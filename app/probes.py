@@ -40,9 +40,10 @@ class ProbeStats:
     min: float
     max: float
     zero_fraction: float
-    hist: np.ndarray   # counts per bin (estimated from the sample), summing to count; out-of-range values
-                       # fall in the end bins
-    edges: np.ndarray  # bins + 1 edges, fixed for the whole run
+    hist: np.ndarray   # counts per bin, estimated from the sample (exact up to SAMPLE values) and summing
+                       # to count up to rounding; out-of-range values fall in the end bins
+
+    edges: np.ndarray  # bins + 1 edges, fixed for the whole run (shared between snapshots: read-only)
 
 
 class _Part(NamedTuple):
@@ -61,15 +62,6 @@ def _first_tensor(output) -> torch.Tensor | None:
     if isinstance(output, (tuple, list)):
         return next((o for o in output if isinstance(o, torch.Tensor)), None)
     return None
-
-
-def _rounded_to(hist: np.ndarray, total: int) -> np.ndarray:
-    """Whole counts that add up to ``total`` (largest remainders get the leftover units)."""
-    counts = np.floor(hist).astype(np.int64)
-    leftover = int(total - counts.sum())
-    if leftover > 0:
-        counts[np.argsort(hist - counts)[::-1][:leftover]] += 1
-    return counts
 
 
 class ProbeSet:
@@ -138,7 +130,9 @@ class ProbeSet:
                 finite = x[torch.isfinite(x)]
                 low, high = (float(v) for v in torch.aminmax(finite)) if finite.numel() else (-1.0, 1.0)
                 span = max(high - low, 1e-6)
-                self._edges[key] = np.linspace(low - RANGE_MARGIN * span, high + RANGE_MARGIN * span, self.bins + 1)
+                edges = np.linspace(low - RANGE_MARGIN * span, high + RANGE_MARGIN * span, self.bins + 1)
+                edges.flags.writeable = False
+                self._edges[key] = edges
                 self._ranges[key] = (low - RANGE_MARGIN * span, high + RANGE_MARGIN * span)
             return self._ranges[key]
 
@@ -169,20 +163,20 @@ class ProbeSet:
         hist = np.bincount(bins, weights=weight, minlength=len(keys) * self.bins).reshape(len(keys), self.bins)
         zeros = np.bincount(owner, weights=weight * (samples == 0), minlength=len(keys))
         counts = np.bincount(group, weights=[p.count for p in parts], minlength=len(keys))
-        sums = np.bincount(group, weights=summary[:, 0], minlength=len(keys))
-        squares = np.bincount(group, weights=summary[:, 1], minlength=len(keys))
-        stats = []
-        for index, (path, kind) in enumerate(keys):
-            mine = group == index
-            count = counts[index]
-            mean = sums[index] / count
-            variance = max(squares[index] / count - mean * mean, 0.0) * count / max(count - 1, 1)
-            stats.append(ProbeStats(
-                path, kind, step, int(count), float(mean), float(np.sqrt(variance)), float(summary[mine, 2].min()),
-                float(summary[mine, 3].max()), float(zeros[index] / count), _rounded_to(hist[index], int(count)),
-                self._edges[(path, kind)].copy(),
-            ))
-        return stats
+        means = np.bincount(group, weights=summary[:, 0], minlength=len(keys)) / counts
+        squares = np.bincount(group, weights=summary[:, 1], minlength=len(keys)) / counts
+        stds = np.sqrt(np.maximum(squares - means * means, 0.0) * counts / np.maximum(counts - 1, 1))
+        smallest = np.full(len(keys), np.inf)
+        largest = np.full(len(keys), -np.inf)
+        np.minimum.at(smallest, group, summary[:, 2])
+        np.maximum.at(largest, group, summary[:, 3])
+        zero_fractions = zeros / counts
+        whole = np.rint(hist).astype(np.int64)
+        return [
+            ProbeStats(path, kind, step, int(counts[i]), float(means[i]), float(stds[i]), float(smallest[i]),
+                       float(largest[i]), float(zero_fractions[i]), whole[i], self._edges[(path, kind)])
+            for i, (path, kind) in enumerate(keys)
+        ]
 
     def close(self) -> None:
         self.detach()
