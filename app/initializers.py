@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from app.errors import NNStudioError
+from app.jsoncheck import object_with
 from app.selectors import Selector, named_parameters_with_owner, parse_selector
 
 NONLINEARITIES = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
@@ -75,11 +76,7 @@ class InitConfig:
 
 
 def parse_init(data: object, where: str = "init") -> InitConfig:
-    if not isinstance(data, dict):
-        raise NNStudioError("must be an object with 'seed' and 'rules'", where)
-    unknown = [key for key in data if key not in ("seed", "rules")]
-    if unknown:
-        raise NNStudioError(f"unknown key {unknown[0]!r} (expected seed, rules)", where)
+    object_with(data, where, ("seed", "rules"))
     seed = data.get("seed", 0)
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64):
         raise NNStudioError(f"must be null or an integer from 0 to 2**64-1, got {seed!r}", f"{where}.seed")
@@ -90,11 +87,7 @@ def parse_init(data: object, where: str = "init") -> InitConfig:
 
 
 def _parse_rule(data: object, where: str) -> InitRule:
-    if not isinstance(data, dict) or "select" not in data or "scheme" not in data:
-        raise NNStudioError("must be an object with 'select', 'scheme' and optional 'args'", where)
-    unknown = [key for key in data if key not in ("select", "scheme", "args")]
-    if unknown:
-        raise NNStudioError(f"unknown key {unknown[0]!r} (expected select, scheme, args)", where)
+    object_with(data, where, ("select", "scheme", "args"), required=("select", "scheme"))
     scheme = data["scheme"]
     if scheme not in SCHEMES:
         raise NNStudioError(f"must be one of {', '.join(SCHEMES)}, got {scheme!r}", f"{where}.scheme")

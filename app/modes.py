@@ -12,14 +12,11 @@ import types
 from torch import nn
 
 from app.errors import NNStudioError
+from app.jsoncheck import object_with
 
 
 def parse_mode(data: object, where: str = "mode") -> dict:
-    if not isinstance(data, dict):
-        raise NNStudioError("must be an object with 'training' and 'overrides'", where)
-    unknown = [key for key in data if key not in ("training", "overrides")]
-    if unknown:
-        raise NNStudioError(f"unknown key {unknown[0]!r} (expected training, overrides)", where)
+    object_with(data, where, ("training", "overrides"))
     training = data.get("training", True)
     if not isinstance(training, bool):
         raise NNStudioError(f"must be true or false, got {training!r}", f"{where}.training")

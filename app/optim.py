@@ -16,6 +16,7 @@ import torch
 from torch import nn, optim
 
 from app.errors import NNStudioError
+from app.jsoncheck import object_with
 from app.selectors import Selector, named_parameters_with_owner, parse_selector
 
 OPTIMIZERS: dict[str, type[optim.Optimizer]] = {
@@ -69,11 +70,7 @@ def hyperparameters(type_name: str) -> dict[str, object]:
 
 
 def parse_optimizer(data: object, where: str = "optimizer") -> OptimizerConfig:
-    if not isinstance(data, dict):
-        raise NNStudioError("must be an object with 'type', 'defaults' and 'groups'", where)
-    unknown = [key for key in data if key not in ("type", "defaults", "groups")]
-    if unknown:
-        raise NNStudioError(f"unknown key {unknown[0]!r} (expected type, defaults, groups)", where)
+    object_with(data, where, ("type", "defaults", "groups"))
     type_name = data.get("type", "SGD")
     if type_name not in OPTIMIZERS:
         raise NNStudioError(f"must be one of {', '.join(OPTIMIZERS)}, got {type_name!r}", f"{where}.type")

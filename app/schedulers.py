@@ -15,6 +15,7 @@ from torch import optim
 from torch.optim import lr_scheduler
 
 from app.errors import NNStudioError
+from app.jsoncheck import object_with
 
 ARGUMENTS: dict[str, dict[str, type | tuple]] = {
     "StepLR": {"step_size": int, "gamma": float},
@@ -43,11 +44,7 @@ class SchedulerConfig:
 def parse_scheduler(data: object, where: str = "scheduler") -> SchedulerConfig | None:
     if data is None:
         return None
-    if not isinstance(data, dict) or "type" not in data:
-        raise NNStudioError("must be null or an object with 'type' and 'args'", where)
-    unknown = [key for key in data if key not in ("type", "args")]
-    if unknown:
-        raise NNStudioError(f"unknown key {unknown[0]!r} (expected type, args)", where)
+    object_with(data, where, ("type", "args"), required=("type",))
     type_name = data["type"]
     if type_name not in ARGUMENTS:
         raise NNStudioError(f"must be one of {', '.join(ARGUMENTS)} (or null), got {type_name!r}", f"{where}.type")

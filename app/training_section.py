@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from app.catalog import layer_type
 from app.data import parse_dataset
 from app.errors import NNStudioError
+from app.jsoncheck import object_with
 from app.spec import Node
 
 TRAINING_KEYS = ("dataset", "loss", "epochs", "batch_size", "val_split", "shuffle", "seed")
@@ -34,14 +35,7 @@ class TrainingConfig:
 
 
 def parse_training(data: object, where: str = "training") -> TrainingConfig:
-    if not isinstance(data, dict):
-        raise NNStudioError("must be an object with at least 'dataset' and 'loss'", where)
-    unknown = [key for key in data if key not in TRAINING_KEYS]
-    if unknown:
-        raise NNStudioError(f"unknown key {unknown[0]!r} (expected {', '.join(TRAINING_KEYS)})", where)
-    for key in ("dataset", "loss"):
-        if key not in data:
-            raise NNStudioError(f"missing key {key!r}", where)
+    object_with(data, where, TRAINING_KEYS, required=("dataset", "loss"))
     loss = Node.from_json(data["loss"], f"{where}.loss")
     if layer_type(loss.type).family != "loss":
         raise NNStudioError(f"{loss.type} is not a loss (pick one from the catalog's loss family)", f"{where}.loss.type")

@@ -144,7 +144,7 @@ BAD_DOCUMENTS = [
     ("optimizer type", _set(document(), ["optimizer"], {"type": "Adamm"}), "optimizer.type", "must be one of"),
     ("optimizer lr", _set(document(), ["optimizer"], {"defaults": {"lr": -1}}), "optimizer.defaults.lr",
      "must not be negative"),
-    ("scheduler", _set(document(), ["scheduler"], []), "scheduler", "must be null or an object"),
+    ("scheduler", _set(document(), ["scheduler"], []), "scheduler", "must be an object"),
     ("training", _set(document(), ["training"], 5), "training", "must be an object"),
     ("training loss", _set(document(), ["training"], {"dataset": {"name": "xor"}, "loss": {"type": "ReLU"}}),
      "training.loss.type", "is not a loss"),
