@@ -139,6 +139,33 @@ def parse_project(data: object) -> Project:
     return project
 
 
+SECTION_PARSERS = {
+    "name": lambda v: _text(v, "name"),
+    "description": lambda v: _text(v, "description"),
+    "inputs": lambda v: _inputs(v),
+    "optimizer": lambda v: _section(v, parse_optimizer, "optimizer"),
+    "scheduler": lambda v: _section(v, parse_scheduler, "scheduler"),
+    "init": lambda v: parse_init(v).to_json(),
+    "freeze": lambda v: _freeze(v),
+    "device": lambda v: _device(v),
+    "mode": lambda v: parse_mode(v),
+    "training": lambda v: _section(v, parse_training, "training"),
+    "probes": lambda v: _probes(v),
+}
+
+
+def parse_section(name: str, value: Any) -> Any:
+    """One section other than the network, validated and canonical (for undoable section edits)."""
+    if name not in SECTION_PARSERS:
+        raise ProjectError(f"not an editable section (those are {', '.join(SECTION_PARSERS)})", name)
+    try:
+        return SECTION_PARSERS[name](copy.deepcopy(value))
+    except (ProjectError, SpecError):
+        raise
+    except NNStudioError as error:
+        raise ProjectError(error.message, error.where) from error
+
+
 def parse_network(data: Any, where: str = "network") -> Node:
     """Validate a network spec and build it on the meta device, so constructor refusals show here."""
     node = Node.from_json(data, where)
