@@ -1,0 +1,179 @@
+"""The open project as the widgets see it: the core document plus Qt signals.
+
+Every panel takes a :class:`Session`, reads core objects from it and sends edits as core
+commands through :meth:`Session.execute`; none of them holds state of its own that the core
+lacks. After each edit the analysis (meta device: no weights allocated) is refreshed on the
+next turn of the event loop, coalescing bursts of edits; the real CPU model that the parameter
+views need is built only when one asks for it, and kept until the network changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from torch import nn
+
+from app.analysis import Analysis, analyse
+from app.build import build
+from app.document import Changed, Document
+from app.errors import NNStudioError
+from app.lint import LintWarning, lint
+from app.project import Project, load_project, save_project
+from app.spec import Node, container
+
+UNTITLED = "untitled"
+MODEL_SECTIONS = ("init", "freeze", "mode")  # section edits that change the real model's values
+
+
+def new_project() -> Project:
+    """An empty Sequential with one input of 1 x 3, ready for the palette."""
+    return Project(container("Sequential"), [_input([1, 3])], name=UNTITLED)
+
+
+def _input(shape: list[int]):
+    from app.inputs import InputSpec
+
+    return InputSpec(shape)
+
+
+class Session(QObject):
+    changed = Signal(object)        # an app.document.Changed, after every do / undo / redo / save
+    analysed = Signal()             # the analysis, problems and warnings are fresh
+    projectReplaced = Signal()      # New / Open: every view starts over
+    selectionChanged = Signal(str)  # a module path ("" is the root)
+    titleChanged = Signal(str)
+    message = Signal(str)           # a line for the status bar
+    busyChanged = Signal(bool)      # a training run holds the network (edits are refused)
+
+    def __init__(self, project: Project | None = None, path: Path | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = Document(project or new_project())
+        self.path: Path | None = path
+        self.analysis: Analysis | None = None
+        self.warnings: list[LintWarning] = []
+        self.build_error: NNStudioError | None = None
+        self.selected = ""
+        self.busy_reason = ""
+        self._model: nn.Module | None = None
+        self._unsubscribe = self.document.subscribe(self._on_changed)
+        self._refresh = QTimer(self, singleShot=True, interval=0)
+        self._refresh.timeout.connect(self.reanalyse)
+        self.reanalyse()
+
+    # The project -----------------------------------------------------------------------------
+    @property
+    def project(self) -> Project:
+        return self.document.project
+
+    @property
+    def network(self) -> Node:
+        return self.document.network
+
+    @property
+    def title(self) -> str:
+        name = self.path.name if self.path is not None else self.project.name or UNTITLED
+        return f"{name}{' *' if self.document.is_dirty else ''} - nnstudio"
+
+    def replace(self, project: Project, path: Path | None) -> None:
+        """Start over with another project (New, Open); the undo history starts over too."""
+        self._unsubscribe()
+        self.document = Document(project)
+        self._unsubscribe = self.document.subscribe(self._on_changed)
+        self.path = path
+        self.selected = ""
+        self._model = None
+        self.reanalyse()
+        self.projectReplaced.emit()
+        self.titleChanged.emit(self.title)
+
+    def open(self, path: str | Path) -> None:
+        """Load a project; a broken file raises (with its JSON path) and changes nothing here."""
+        project = load_project(path)
+        self.replace(project, Path(path))
+
+    def save(self, path: str | Path | None = None) -> None:
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise NNStudioError("the project has no file yet: use Save As", "save")
+        state = self._model.state_dict() if self._model is not None and self.project.weights else None
+        save_project(self.project, target, state)
+        self.path = target
+        self.document.mark_saved()
+        self.titleChanged.emit(self.title)
+
+    # Edits -----------------------------------------------------------------------------------
+    def execute(self, command) -> bool:
+        """Run a core command; a refusal raises EditError with the reason (nothing changed)."""
+        if self.busy_reason:
+            raise NNStudioError(f"the network cannot change now: {self.busy_reason}", "edit")
+        return self.document.execute(command)
+
+    def undo(self) -> None:
+        if self.document.undo_stack.can_undo:
+            self.document.undo()
+
+    def redo(self) -> None:
+        if self.document.undo_stack.can_redo:
+            self.document.redo()
+
+    def set_busy(self, reason: str) -> None:
+        self.busy_reason = reason
+        self.busyChanged.emit(bool(reason))
+
+    def select(self, module_path: str) -> None:
+        if module_path != self.selected:
+            self.selected = module_path
+            self.selectionChanged.emit(module_path)
+
+    def _on_changed(self, event: Changed) -> None:
+        if event.action != "save" and (event.kind != "section" or event.text.split()[-1] in MODEL_SECTIONS):
+            self._model = None  # the real model no longer matches the network: rebuilt on demand
+        self._refresh.start()
+        self.changed.emit(event)
+        self.titleChanged.emit(self.title)
+
+    # What the network is ---------------------------------------------------------------------
+    def reanalyse(self) -> None:
+        """Analysis on the meta device and lint: milliseconds, so it runs after every edit."""
+        self._refresh.stop()
+        try:
+            meta = build(self.network, device="meta")
+            self.build_error = None
+            self.analysis = analyse(meta, self.project.inputs)
+            self.warnings = lint(meta)
+        except NNStudioError as error:
+            self.build_error, self.analysis, self.warnings = error, None, []
+        self.analysed.emit()
+
+    def model(self) -> nn.Module | None:
+        """The real model on the CPU (init rules, seed, saved weights, freeze, mode), built once
+        per network; None when the network cannot be built."""
+        if self._model is None:
+            from app.training import make_model
+
+            try:
+                self._model = make_model(self.project)
+            except NNStudioError as error:
+                self.message.emit(str(error))
+                return None
+        return self._model
+
+    def set_model(self, model: nn.Module) -> None:
+        """A model with new values (re-initialised, trained) whose weights a Save should write."""
+        self._model = model
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(module path or JSON path, message) for everything wrong, for the problems list."""
+        found: list[tuple[str, str]] = []
+        if self.build_error is not None:
+            found.append((self.build_error.where, self.build_error.message))
+        if self.analysis is not None and self.analysis.error is not None:
+            error = self.analysis.error
+            found.append((error.where, str(error)))
+        found += [(w.path, w.message) for w in self.warnings]
+        return found
+
+    def snapshot(self) -> dict:
+        return copy.deepcopy(self.project.to_json())
