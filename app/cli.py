@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--ddp", action="store_true", help="DistributedDataParallel; launch with torchrun")
 
     bench = commands.add_parser("bench", help="benchmarks that print one JSON object")
-    bench.add_argument("what", choices=["analysis", "engine"])
+    bench.add_argument("what", choices=["analysis", "engine", "tree"])
     return parser
 
 
@@ -113,6 +113,10 @@ def _validate(path: str) -> int:
 
 
 def _bench(what: str) -> int:
+    if what == "tree":
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        print(json.dumps(_gui().bench_tree()))
+        return 0
     if what == "engine":
         from app.bench_engine import bench_engine
 
@@ -135,14 +139,16 @@ def _open_gui(project: str | None, screenshot: str | None) -> int:
         from app.project import load_project
 
         load_project(project)  # a broken file is reported here, before any window opens
+    return _gui().launch(project, screenshot)
+
+
+def _gui():
+    """The desktop app's entry points, imported only when asked for: the core never needs Qt."""
     try:
-        from widgets.launch import launch  # lazy: the core never needs Qt
-    except ImportError:
-        raise CommandError(
-            "the desktop app is not part of this version yet; use the headless commands: "
-            "nnstudio summary PROJECT, nnstudio validate PROJECT"
-        ) from None
-    return launch(project, screenshot)
+        import widgets.launch
+    except ImportError as error:
+        raise CommandError(f"the desktop app cannot start: {error} (is PySide6 installed?)") from None
+    return widgets.launch
 
 
 def _has_display() -> bool:

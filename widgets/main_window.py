@@ -1,0 +1,176 @@
+"""The main window: docks, menus, toolbar and status bar around the panels.
+
+It owns no logic of its own: panels read the Session, edits go through core commands, files
+through :mod:`widgets.files`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QTabWidget, QWidget,
+)
+
+from widgets.diagram import DiagramView
+from widgets.files import FileActions
+from widgets.init_panel import InitPanel
+from widgets.internals_panel import InternalsPanel
+from widgets.mode_device import DevicePicker, ModeToggle
+from widgets.network_view import NetworkView
+from widgets.optimizer_panel import OptimizerPanel
+from widgets.palette import LayerPalette
+from widgets.parameters_panel import ParametersPanel
+from widgets.properties import PropertiesPanel
+from widgets.session import Session
+from widgets.style import apply_style
+from widgets.summary_panel import SummaryPanel
+
+DEFAULT_SIZE = (1500, 950)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session or Session()
+        self.setObjectName("MainWindow")
+        apply_style(self)
+        self.palette_panel = LayerPalette(self.session)
+        self.network_view = NetworkView(self.session)
+        self.properties = PropertiesPanel(self.session)
+        self.diagram = DiagramView(self.session)
+        self.summary = SummaryPanel(self.session)
+        self.parameters = ParametersPanel(self.session)
+        self.internals = InternalsPanel(self.session)
+        self.optimizer = OptimizerPanel(self.session)
+        self.init_panel = InitPanel(self.session)
+        self.problems = QListWidget()
+        self.problems.setObjectName("problems")
+        self.problems.itemActivated.connect(self._select_problem)
+        self.files = FileActions(self)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for widget, title in ((self.diagram, "Diagram"), (self.summary, "Summary"),
+                              (self.parameters, "Parameters && buffers"), (self.internals, "Module internals")):
+            self.tabs.addTab(widget, title)
+        self.setCentralWidget(self.tabs)
+        self._docks()
+        self._menus_and_toolbar()
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status)
+
+        self.session.titleChanged.connect(self.setWindowTitle)
+        self.session.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.session.analysed.connect(self._show_analysis)
+        self.session.changed.connect(lambda _event: self._update_undo_actions())
+        self.session.projectReplaced.connect(self._update_undo_actions)
+        self.setWindowTitle(self.session.title)
+        self._show_analysis()
+        self._update_undo_actions()
+        self.resize(*DEFAULT_SIZE)
+        self._restore_layout()
+
+    # Layout ----------------------------------------------------------------------------------
+    def _dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _docks(self) -> None:
+        left, right, bottom = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea, Qt.BottomDockWidgetArea
+        self.palette_dock = self._dock(self.palette_panel, "Layers", left, "paletteDock")
+        self.network_dock = self._dock(self.network_view, "Network", left, "networkDock")
+        self.splitDockWidget(self.palette_dock, self.network_dock, Qt.Vertical)
+        self.properties_dock = self._dock(self.properties, "Properties", right, "propertiesDock")
+        self.optimizer_dock = self._dock(self.optimizer, "Optimizer", right, "optimizerDock")
+        self.init_dock = self._dock(self.init_panel, "Initialisation", right, "initDock")
+        self.tabifyDockWidget(self.properties_dock, self.optimizer_dock)
+        self.tabifyDockWidget(self.optimizer_dock, self.init_dock)
+        self.properties_dock.raise_()
+        self.problems_dock = self._dock(self.problems, "Problems", bottom, "problemsDock")
+        self.resizeDocks([self.palette_dock, self.properties_dock], [330, 400], Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.network_dock], [300, 420], Qt.Vertical)
+        self.resizeDocks([self.problems_dock], [110], Qt.Vertical)
+
+    def _menus_and_toolbar(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.files.populate(file_menu)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = QAction("Undo", self, shortcut=QKeySequence.Undo, triggered=self.session.undo)
+        self.redo_action = QAction("Redo", self, shortcut=QKeySequence("Ctrl+Shift+Z"), triggered=self.session.redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.Redo])
+        edit.addActions([self.undo_action, self.redo_action])
+        edit.addSeparator()
+        edit.addActions(list(self.network_view.actions_by_name.values()))
+        view = self.menuBar().addMenu("&View")
+        for dock in (self.palette_dock, self.network_dock, self.properties_dock, self.optimizer_dock,
+                     self.init_dock, self.problems_dock):
+            view.addAction(dock.toggleViewAction())
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.addActions([self.files.new_action, self.files.open_action, self.files.save_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.undo_action, self.redo_action])
+        toolbar.addSeparator()
+        self.mode_toggle = ModeToggle(self.session)
+        toolbar.addWidget(self.mode_toggle)
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Device "))
+        self.device_picker = DevicePicker(self.session)
+        toolbar.addWidget(self.device_picker)
+
+    # Reactions -------------------------------------------------------------------------------
+    def _update_undo_actions(self) -> None:
+        stack = self.session.document.undo_stack
+        self.undo_action.setEnabled(stack.can_undo)
+        self.redo_action.setEnabled(stack.can_redo)
+        self.undo_action.setText(stack.undo_text)
+        self.redo_action.setText(stack.redo_text)
+
+    def _show_analysis(self) -> None:
+        self.problems.clear()
+        for where, message in self.session.problems():
+            item = QListWidgetItem(f"{where}: {message}" if where and not message.startswith(where) else message)
+            item.setData(Qt.UserRole, where)
+            self.problems.addItem(item)
+        self.problems_dock.setWindowTitle(f"Problems ({self.problems.count()})" if self.problems.count() else "Problems")
+        analysis = self.session.analysis
+        if analysis is None:
+            self.status.setText("the network cannot be built")
+            return
+        self.status.setText(
+            f"{analysis.total_params:,} parameters ({analysis.trainable_params:,} trainable), "
+            f"{analysis.param_bytes / 1e6:.2f} MB; output {_shape(analysis.output_shape)}"
+        )
+
+    def _select_problem(self, item: QListWidgetItem) -> None:
+        where = item.data(Qt.UserRole) or ""
+        if where and not where.startswith("network"):
+            self.session.select(where)
+
+    # Settings and closing --------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        settings = QSettings()
+        geometry, state = settings.value("window/geometry"), settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.maybe_save("closing"):
+            event.ignore()
+            return
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        event.accept()
+
+
+def _shape(shape) -> str:
+    from app.report import format_shape
+
+    return format_shape(shape)
