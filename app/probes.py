@@ -16,7 +16,6 @@ whole batch. Hooks return None: they never change a value or a gradient.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 

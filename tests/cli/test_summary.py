@@ -71,7 +71,6 @@ def test_gru_example_takes_int64_tokens(nnstudio):
 
 
 def test_cnn_summary_ends_with_the_seed_optimizer_as_torch_prints_it(nnstudio):
-    import torch
     from torch import nn, optim
 
     result = nnstudio("summary", EXAMPLES / "cnn.nnproj")

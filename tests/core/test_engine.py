@@ -13,7 +13,7 @@ import torch
 from app.checkpoint import load_checkpoint
 from app.data import Batches, Data
 from app.engine import Engine
-from app.events import Checkpoint, Epoch, Failed, Finished, Started, Step, Stopped
+from app.events import Checkpoint, Epoch, Failed, Finished, Started, Step
 from app.project import parse_project
 from app.training import prepare
 

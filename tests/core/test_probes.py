@@ -3,9 +3,7 @@ that are those of the activations themselves."""
 
 from __future__ import annotations
 
-import copy
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
