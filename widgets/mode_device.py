@@ -1,0 +1,216 @@
+"""Train / eval mode, per-module overrides, and the device: small controls over three sections.
+
+Each gesture is one undoable ``SetSection`` ("mode" or "device"); the controls follow the session,
+so undo, redo and Open show here at once. Device discovery is injectable (``devices=``) so that
+a machine without a GPU can still show, and test, what a two-GPU machine would.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget,
+)
+
+from app import devices as device_module
+from app.build import build
+from app.devices import DeviceInfo, Placement
+from app.errors import EditError, NNStudioError
+from app.section_commands import SetSection
+from widgets.optimizer_panel import error_label, show_error
+
+OVERRIDE_CHOICES = (("Inherit", None), ("Train", True), ("Eval", False))
+
+
+def current_mode(session) -> dict:
+    mode = session.project.mode or {}
+    return {"training": mode.get("training", True), "overrides": dict(mode.get("overrides", {}))}
+
+
+def set_override(session, path: str, value: bool | None) -> bool:
+    """Pin the module at ``path`` to train (True) or eval (False), or let it inherit (None).
+
+    One undoable edit; a path that is not a module of the network raises EditError."""
+    mode = current_mode(session)
+    if value is None:
+        mode["overrides"].pop(path, None)
+    else:
+        try:
+            modules = dict(build(session.network, device="meta").named_modules())
+        except NNStudioError as error:
+            raise EditError(f"the network cannot be built: {error.message}", error.where) from error
+        if path not in modules:
+            raise EditError(f"no module {path!r} in the network", f"mode.overrides.{path}")
+        mode["overrides"][path] = bool(value)
+    if mode == current_mode(session):
+        return False
+    what = "inherit" if value is None else ("train" if value else "eval")
+    return session.execute(SetSection("mode", mode, f"{path or 'root'} {what} mode"))
+
+
+class ModeToggle(QToolButton):
+    """A checkable toolbar button: checked is Train (``model.train()``), unchecked is Eval."""
+
+    def __init__(self, session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setCheckable(True)
+        self.setToolTip("The model's mode: Train (dropout on, BatchNorm updates its statistics) or Eval")
+        self.toggled.connect(self._toggled)
+        session.changed.connect(lambda _event: self.refresh())
+        session.projectReplaced.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        training = current_mode(self.session)["training"]
+        self.blockSignals(True)
+        self.setChecked(training)
+        self.blockSignals(False)
+        self.setText("Train" if training else "Eval")
+
+    def _toggled(self, checked: bool) -> None:
+        mode = {**current_mode(self.session), "training": checked}
+        try:
+            self.session.execute(SetSection("mode", mode, "train mode" if checked else "eval mode"))
+        except NNStudioError as error:
+            self.session.message.emit(str(error))
+        self.refresh()
+
+
+class ModeOverridesEditor(QWidget):
+    """Inherit / Train / Eval for the selected module (``session.selected``)."""
+
+    def __init__(self, session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.path_label = QLabel()
+        self.choice = QComboBox()
+        for text, value in OVERRIDE_CHOICES:
+            self.choice.addItem(text, value)
+        self.choice.currentIndexChanged.connect(self._chosen)
+        self.error = error_label()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.path_label)
+        layout.addWidget(self.choice)
+        layout.addWidget(self.error, 1)
+        session.selectionChanged.connect(lambda _path: self.refresh())
+        session.changed.connect(lambda _event: self.refresh())
+        session.projectReplaced.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        path = self.session.selected
+        self.path_label.setText(f"{path or '(root)'} mode:")
+        value = current_mode(self.session)["overrides"].get(path)
+        self.choice.blockSignals(True)
+        self.choice.setCurrentIndex([v for _, v in OVERRIDE_CHOICES].index(value))
+        self.choice.blockSignals(False)
+
+    def _chosen(self, index: int) -> None:
+        try:
+            set_override(self.session, self.session.selected, self.choice.itemData(index))
+            show_error(self.error, None)
+        except NNStudioError as error:
+            show_error(self.error, error)
+        self.refresh()
+
+
+def describe(device: DeviceInfo) -> str:
+    """``cuda:0 — NVIDIA H100 (80 GB)``."""
+    memory = f" ({device.memory_bytes / 2**30:.0f} GB)" if device.memory_bytes else ""
+    return f"{device.id} — {device.name}{memory}"
+
+
+class DevicePicker(QWidget):
+    """CPU and each GPU in a combo (a missing CUDA shows, greyed, with the reason), plus DataParallel."""
+
+    def __init__(self, session, devices: Sequence[DeviceInfo] | Callable[[], Sequence[DeviceInfo]] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        found = devices() if callable(devices) else devices
+        self.devices = list(found if found is not None else device_module.discover())
+        self.cuda = [d for d in self.devices if d.id.startswith("cuda:")]
+
+        self.combo = QComboBox()
+        for device in self.devices:
+            self.combo.addItem(describe(device), device.id)
+        if not self.cuda:
+            reason = device_module.why_unavailable(Placement("cuda", 0)) or "no CUDA device was found"
+            self.combo.addItem(f"CUDA — not available: {reason}", None)
+            item = self.combo.model().item(self.combo.count() - 1)
+            item.setFlags(item.flags() & ~(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable))
+            item.setToolTip(reason)
+        self.combo.currentIndexChanged.connect(self._chosen)
+
+        self.dp_box = QGroupBox("DataParallel over")
+        dp_layout = QVBoxLayout(self.dp_box)
+        self.dp_checks: dict[int, QCheckBox] = {}
+        for device in self.cuda:
+            index = int(device.id.split(":")[1])
+            check = QCheckBox(describe(device))
+            check.toggled.connect(lambda _checked: self._dp_chosen())
+            dp_layout.addWidget(check)
+            self.dp_checks[index] = check
+        self.dp_reason = QLabel(wordWrap=True)
+        if not self.cuda:
+            self.dp_reason.setText("DataParallel needs at least one CUDA device; there is none here")
+            self.dp_box.setEnabled(False)
+            dp_layout.addWidget(self.dp_reason)
+        self.error = error_label()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Device"))
+        layout.addWidget(self.combo)
+        layout.addWidget(self.dp_box)
+        layout.addWidget(self.error)
+        session.changed.connect(lambda _event: self.refresh())
+        session.projectReplaced.connect(self.refresh)
+        self.refresh()
+
+    def item_enabled(self, row: int) -> bool:
+        return bool(self.combo.model().item(row).flags() & Qt.ItemFlag.ItemIsEnabled)
+
+    def refresh(self) -> None:
+        device = self.session.project.device or "cpu"
+        dp_ids: set[int] = set()
+        if device.startswith("dp:"):
+            dp_ids = {int(i) for i in device[3:].split(",")}
+            device = f"cuda:{min(dp_ids)}"
+        elif device == "cuda":
+            device = "cuda:0"
+        self.combo.blockSignals(True)
+        row = self.combo.findData(device)
+        if row < 0:  # a file written on another machine: show it, marked, until the user picks another
+            self.combo.addItem(f"{device} — not on this machine", device)
+            row = self.combo.count() - 1
+        self.combo.setCurrentIndex(row)
+        self.combo.blockSignals(False)
+        for index, check in self.dp_checks.items():
+            check.blockSignals(True)
+            check.setChecked(index in dp_ids)
+            check.blockSignals(False)
+
+    def _set(self, placement: str) -> bool:
+        if placement == self.session.project.device:
+            return False
+        try:
+            done = self.session.execute(SetSection("device", placement, f"{placement} device"))
+        except NNStudioError as error:
+            show_error(self.error, error)
+            self.refresh()
+            return False
+        show_error(self.error, None)
+        return done
+
+    def _chosen(self, row: int) -> None:
+        placement = self.combo.itemData(row)
+        if placement is not None:
+            self._set(placement)
+
+    def _dp_chosen(self) -> None:
+        ids = [index for index, check in sorted(self.dp_checks.items()) if check.isChecked()]
+        self._set("dp:" + ",".join(map(str, ids)) if ids else self.combo.currentData() or "cpu")
