@@ -21,6 +21,7 @@ from app.document import Changed, Document
 from app.errors import NNStudioError
 from app.lint import LintWarning, lint
 from app.project import Project, load_project, save_project
+from app.training import apply_freeze
 from app.spec import Node, container
 
 UNTITLED = "untitled"
@@ -54,6 +55,7 @@ class Session(QObject):
         self.analysis: Analysis | None = None
         self.warnings: list[LintWarning] = []
         self.build_error: NNStudioError | None = None
+        self.meta_model: nn.Module | None = None  # the network on the meta device, frozen as the project says
         self.selected = ""
         self.busy_reason = ""
         self._model: nn.Module | None = None
@@ -140,11 +142,13 @@ class Session(QObject):
         self._refresh.stop()
         try:
             meta = build(self.network, device="meta")
+            apply_freeze(meta, self.project.freeze)  # trainable counts as training will see them
             self.build_error = None
             self.analysis = analyse(meta, self.project.inputs)
             self.warnings = lint(meta)
+            self.meta_model = meta
         except NNStudioError as error:
-            self.build_error, self.analysis, self.warnings = error, None, []
+            self.build_error, self.analysis, self.warnings, self.meta_model = error, None, [], None
         self.analysed.emit()
 
     def model(self) -> nn.Module | None:
