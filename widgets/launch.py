@@ -22,7 +22,7 @@ def launch(project: str | None, screenshot: str | None = None) -> int:
     app.setOrganizationName("nnstudio")
     app.setApplicationName("nnstudio")
     session = Session(load_project(project), Path(project)) if project else Session()
-    window = MainWindow(session)
+    window = MainWindow(session, persist_layout=screenshot is None)
     if screenshot is None:
         window.show()
         return app.exec()

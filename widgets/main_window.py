@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QTabWidget, QWidget,
+    QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea, QTabWidget, QWidget,
 )
 
 from widgets.diagram import DiagramView
@@ -30,9 +30,11 @@ DEFAULT_SIZE = (1500, 950)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session | None = None, parent: QWidget | None = None,
+                 persist_layout: bool = True) -> None:
         super().__init__(parent)
         self.session = session or Session()
+        self.persist_layout = persist_layout  # off for --screenshot: always the default layout
         self.setObjectName("MainWindow")
         apply_style(self)
         self.palette_panel = LayerPalette(self.session)
@@ -69,12 +71,21 @@ class MainWindow(QMainWindow):
         self._show_analysis()
         self._update_undo_actions()
         self.resize(*DEFAULT_SIZE)
-        self._restore_layout()
+        self._default_dock_sizes()
+        if persist_layout:
+            self._restore_layout()
 
     # Layout ----------------------------------------------------------------------------------
-    def _dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+    def _dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, name: str,
+              scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        if scroll:  # a wide form scrolls inside a narrow dock instead of widening the window's side
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.NoFrame)
+            area_widget.setWidget(widget)
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
@@ -85,15 +96,17 @@ class MainWindow(QMainWindow):
         self.network_dock = self._dock(self.network_view, "Network", left, "networkDock")
         self.splitDockWidget(self.palette_dock, self.network_dock, Qt.Vertical)
         self.properties_dock = self._dock(self.properties, "Properties", right, "propertiesDock")
-        self.optimizer_dock = self._dock(self.optimizer, "Optimizer", right, "optimizerDock")
-        self.init_dock = self._dock(self.init_panel, "Initialisation", right, "initDock")
+        self.optimizer_dock = self._dock(self.optimizer, "Optimizer", right, "optimizerDock", scroll=True)
+        self.init_dock = self._dock(self.init_panel, "Initialisation", right, "initDock", scroll=True)
         self.tabifyDockWidget(self.properties_dock, self.optimizer_dock)
         self.tabifyDockWidget(self.optimizer_dock, self.init_dock)
         self.properties_dock.raise_()
         self.problems_dock = self._dock(self.problems, "Problems", bottom, "problemsDock")
-        self.resizeDocks([self.palette_dock, self.properties_dock], [330, 400], Qt.Horizontal)
-        self.resizeDocks([self.palette_dock, self.network_dock], [300, 420], Qt.Vertical)
-        self.resizeDocks([self.problems_dock], [110], Qt.Vertical)
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.palette_dock, self.properties_dock], [400, 380], Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.network_dock], [300, 480], Qt.Vertical)
+        self.resizeDocks([self.problems_dock], [90], Qt.Vertical)
 
     def _menus_and_toolbar(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -164,9 +177,10 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save("closing"):
             event.ignore()
             return
-        settings = QSettings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
+        if self.persist_layout:
+            settings = QSettings()
+            settings.setValue("window/geometry", self.saveGeometry())
+            settings.setValue("window/state", self.saveState())
         event.accept()
 
 

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget, QWidgetAction,
 )
 
 from app import devices as device_module
@@ -162,10 +162,20 @@ class DevicePicker(QWidget):
             dp_layout.addWidget(self.dp_reason)
         self.error = error_label()
 
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Device"))
+        # compact enough for a toolbar: the DataParallel choice opens from a button
+        self.dp_button = QToolButton(text="DataParallel", popupMode=QToolButton.InstantPopup)
+        menu = QMenu(self.dp_button)
+        holder = QWidgetAction(menu)
+        holder.setDefaultWidget(self.dp_box)
+        menu.addAction(holder)
+        self.dp_button.setMenu(menu)
+        self.dp_button.setToolTip(self.dp_reason.text() or "train on several GPUs with nn.DataParallel")
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.combo.setMaximumWidth(420)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo)
-        layout.addWidget(self.dp_box)
+        layout.addWidget(self.dp_button)
         layout.addWidget(self.error)
         session.changed.connect(lambda _event: self.refresh())
         session.projectReplaced.connect(self.refresh)

@@ -54,8 +54,7 @@ class NetworkView(QTreeView):
         self.customContextMenuRequested.connect(self._show_menu)
         header = self.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
-        for column in (1, 2, 3):
+        for column in (0, 1, 2, 3):  # names never squeezed out: the dock scrolls sideways instead
             header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
         self._collapsed: set[str] = set()
         self._syncing = False

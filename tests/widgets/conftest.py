@@ -22,6 +22,30 @@ def isolated_settings(tmp_path, qapp):
     yield
 
 
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch):
+    """A modal dialog would wait forever for a click offscreen: answer them, and keep what they said.
+
+    Tests that care about an answer patch the dialog again themselves."""
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+    shown: list[str] = []
+
+    def record(answer):
+        def dialog(*args, **kwargs):
+            shown.append(" ".join(str(a) for a in args[1:3]))
+            return answer
+        return dialog
+
+    monkeypatch.setattr(QMessageBox, "question", record(QMessageBox.Discard))
+    for name in ("critical", "warning", "information"):
+        monkeypatch.setattr(QMessageBox, name, record(QMessageBox.Ok))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", record(("", "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", record(("", "")))
+    monkeypatch.setattr(QInputDialog, "getText", record(("", False)))
+    return shown
+
+
 @pytest.fixture
 def session():
     """A session on an empty Sequential (as File > New gives)."""

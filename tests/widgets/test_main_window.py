@@ -40,7 +40,7 @@ def test_ctrl_z_and_ctrl_shift_z_undo_and_redo_through_the_core_stack(window, qt
     qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
     assert window.session.network.to_json() == start
     qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
-    assert window.session.network.children[1].args["out_features"] == 99
+    assert window.session.network.children[1].children[1].args["out_features"] == 99
     assert window.undo_action.text().startswith("Undo")
 
 
