@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
+    QHeaderView,
     QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableWidget, QVBoxLayout, QWidget,
 )
 from torch import nn
@@ -61,6 +62,9 @@ class InitPanel(QWidget):
         self.seed_error = error_label()
 
         self.rules_table = QTableWidget(0, len(COLUMNS))
+        header = self.rules_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Stretch)  # selector, scheme and args share the width
+        header.setMinimumSectionSize(110)
         self.rules_table.setHorizontalHeaderLabels(list(COLUMNS))
         self.rules_table.verticalHeader().setVisible(False)
         self.rules_error = error_label()

@@ -24,6 +24,9 @@ QStatusBar { border-top: 1px solid #d5dae1; }
 
 
 def apply_style(widget: QWidget) -> None:
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(background="w", foreground="#333333", antialias=True)  # plots match the light UI
     app = QApplication.instance()
     if app is not None and app.style().objectName().lower() != "fusion":
         app.setStyle("Fusion")
