@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox
 
 from app.errors import NNStudioError
+from app.inputs import InputSpec, parse_shape_text
 from widgets.session import new_project
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -92,14 +93,34 @@ class FileActions:
             return False
         try:
             model = load_user_model(target, device="meta")
-            network = spec_from_module(model)
         except NNStudioError as error:
-            QMessageBox.warning(self.window, "Cannot open the model as a project", str(error))
+            QMessageBox.warning(self.window, "Cannot load the model", str(error))
+            return False
+        try:
+            network = spec_from_module(model)
+        except NNStudioError as error:  # custom forward code: inspect it, read-only
+            self.inspect(target, model, str(error))
             return False
         inputs = self.session.project.inputs
         self.session.replace(Project(network, inputs, name=target.rsplit(":", 1)[-1]), None)
         self.session.message.emit(f"imported {target}: set the input shape in the Summary tab")
         return True
+
+    def inspect(self, target: str, model, reason: str) -> None:
+        from widgets.inspect_dialog import InspectDialog
+
+        text, ok = QInputDialog.getText(
+            self.window, "Input shape", "Input shape for the summary, e.g. 2,3,32,32 (empty: none)",
+            text=",".join(map(str, self.session.project.inputs[0].shape)) if self.session.project.inputs else "",
+        )
+        inputs = None
+        if ok and text.strip():
+            try:
+                inputs = [InputSpec(parse_shape_text(text))]
+            except NNStudioError as error:
+                QMessageBox.warning(self.window, "Bad input shape", str(error))
+        self.inspector = InspectDialog(target, model, inputs, reason, self.window)
+        self.inspector.show()
 
     # Save ------------------------------------------------------------------------------------
     def save(self) -> bool:

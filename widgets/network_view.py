@@ -160,10 +160,27 @@ class NetworkView(QTreeView):
         wrap = menu.addMenu("Wrap in")
         for container in WRAPPERS:
             wrap.addAction(self.actions_by_name[f"wrap_{container.lower()}"])
+        mode = menu.addMenu("Mode during training")
+        pinned = self.session.project.mode.get("overrides", {}).get(self.session.selected)
+        for label, value in (("Inherit (model.train() / eval())", None), ("Keep in train mode", True),
+                             ("Keep in eval mode (e.g. a BatchNorm)", False)):
+            action = mode.addAction(label, lambda v=value: self.set_mode_override(v))
+            action.setCheckable(True)
+            action.setChecked(pinned is value)
         menu.addSeparator()
         for name in ("rename", "duplicate", "copy", "paste", "delete"):
             menu.addAction(self.actions_by_name[name])
         return menu
+
+    def set_mode_override(self, value: bool | None) -> bool:
+        """Pin the selected module to train or eval whatever the model's mode, or let it inherit."""
+        from widgets.mode_device import set_override
+
+        try:
+            return set_override(self.session, self.session.selected, value)
+        except NNStudioError as error:
+            self.session.message.emit(str(error))
+            return False
 
     def _execute(self, command) -> bool:
         try:

@@ -270,3 +270,20 @@ def test_selection_follows_the_session_both_ways(editor):
     assert editor.view.network_model.path_of_index(editor.view.currentIndex()) == "2"
     editor.click("1")
     assert editor.props.title.text().startswith("<b>ReLU</b>")
+
+
+def test_a_module_kept_in_eval_from_the_tree_survives_model_train(qtbot, cnn_session):
+    from widgets.network_view import NetworkView
+
+    view = NetworkView(cnn_session)
+    qtbot.addWidget(view)
+    cnn_session.select("features.1")
+    menu = view.context_menu()
+    mode_menu = next(a.menu() for a in menu.actions() if a.text() == "Mode during training")
+    next(a for a in mode_menu.actions() if a.text().startswith("Keep in eval")).trigger()
+    assert cnn_session.project.mode["overrides"] == {"features.1": False}
+    model = cnn_session.model()
+    model.train()
+    assert model.features[1].training is False and model.features[0].training is True
+    cnn_session.undo()
+    assert cnn_session.project.mode["overrides"] == {}
