@@ -22,6 +22,7 @@ from app.spec import Node, check_args
 
 __all__ = [
     "AddNode", "RemoveNode", "MoveNode", "RenameNode", "SetArgument", "WrapInContainer", "DuplicateNode",
+    "free_name",
 ]
 
 
@@ -340,7 +341,10 @@ class WrapInContainer(EditCommand):
         return self._parent
 
 
-def _free_name(base: str, taken: set[str]) -> str:
+def free_name(base: str, taken: set[str]) -> str:
+    """``base`` when it is free, else base_2, base_3... (fc1_2 stays in the fc1 family)."""
+    if base not in taken:
+        return base
     stem = base.rsplit("_", 1)[0] if base.rsplit("_", 1)[-1].isdigit() else base
     number = 2
     while f"{stem}_{number}" in taken:
@@ -366,6 +370,6 @@ class DuplicateNode(AddNode):
             raise EditError(f"{original.name!r} is a slot of {parent.type}: it holds one module", json_path(self.source))
         self.node = original.clone()
         if original.name is not None:
-            self.node.name = _free_name(original.name, {c.name for c in parent.children if c.name})
+            self.node.name = free_name(original.name, {c.name for c in parent.children if c.name})
         super()._check(document)
         self._text = f"duplicate {label(original, self.source[-1])}"

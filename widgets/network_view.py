@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QInputDialog, QMenu, QTreeView, QWidget
 
 from app.catalog import catalog, layer_type
-from app.commands import AddNode, DuplicateNode, RemoveNode, WrapInContainer
+from app.commands import AddNode, DuplicateNode, RemoveNode, WrapInContainer, free_name
 from app.document import Address
 from app.errors import NNStudioError
 from app.spec import Node
@@ -25,17 +25,6 @@ COMMON_LAYERS = (
     "Flatten", "Sequential", "Residual",
 )
 WRAPPERS = ("Sequential", "Chain", "Parallel")
-
-
-def free_name(base: str, taken: set[str]) -> str:
-    """``base`` when it is free, else base_2, base_3... (fc1_2 stays in the fc1 family)."""
-    if base not in taken:
-        return base
-    stem = base.rsplit("_", 1)[0] if base.rsplit("_", 1)[-1].isdigit() else base
-    number = 2
-    while f"{stem}_{number}" in taken:
-        number += 1
-    return f"{stem}_{number}"
 
 
 class NetworkView(QTreeView):
@@ -182,14 +171,6 @@ class NetworkView(QTreeView):
             self.session.message.emit(str(error))
             return False
 
-    def _execute(self, command) -> bool:
-        try:
-            self.session.execute(command)
-        except NNStudioError as error:
-            self.session.message.emit(str(error))
-            return False
-        return True
-
     def _select_address(self, address: Address) -> None:
         path = self.network_model.path_of(address)
         if path is not None:
@@ -217,7 +198,7 @@ class NetworkView(QTreeView):
         if not address:
             self.session.message.emit("choose a module to duplicate")
             return False
-        if self._execute(DuplicateNode(address)):
+        if self.network_model.execute(DuplicateNode(address)):
             self._select_address((*address[:-1], address[-1] + 1))
             return True
         return False
@@ -228,7 +209,7 @@ class NetworkView(QTreeView):
             self.session.message.emit("choose a module to delete (the root network stays)")
             return False
         parent = node_at(self.session.network, address[:-1])
-        if not self._execute(RemoveNode(address)):
+        if not self.network_model.execute(RemoveNode(address)):
             return False
         if parent.children:
             self._select_address((*address[:-1], min(address[-1], len(parent.children) - 1)))
@@ -241,7 +222,7 @@ class NetworkView(QTreeView):
         if not address:
             self.session.message.emit("choose a module to wrap")
             return False
-        if self._execute(WrapInContainer([address], container)):
+        if self.network_model.execute(WrapInContainer([address], container)):
             self._select_address(address)
             return True
         return False
@@ -273,7 +254,7 @@ class NetworkView(QTreeView):
         container = node_at(self.session.network, parent)
         if node.name is not None and layer_type(container.type).is_sequence:
             node.name = free_name(node.name, {c.name for c in container.children if c.name})
-        if not self._execute(AddNode(parent, index, node)):
+        if not self.network_model.execute(AddNode(parent, index, node)):
             return False
         self._select_address((*parent, len(container.children) - 1 if index is None else index))
         return True

@@ -6,6 +6,7 @@ import torch
 from PySide6.QtCore import Qt
 
 from widgets.init_panel import InitPanel
+from tests.widgets.keyboard import type_into
 
 
 def _panel(qtbot, session):
@@ -14,19 +15,14 @@ def _panel(qtbot, session):
     return panel
 
 
-def _type_into(qtbot, edit, text):
-    edit.clear()
-    qtbot.keyClicks(edit, text)
-    qtbot.keyClick(edit, Qt.Key.Key_Return)
-
 
 def _add_rule(qtbot, panel, select, scheme, args=""):
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     row = panel.rules_table.rowCount() - 1
-    _type_into(qtbot, panel.rule_field(row, "select"), select)
+    type_into(qtbot, panel.rule_field(row, "select"), select)
     panel.rule_field(row, "scheme").setCurrentText(scheme)
     if args:
-        _type_into(qtbot, panel.rule_field(row, "args"), args)
+        type_into(qtbot, panel.rule_field(row, "args"), args)
     return row
 
 
@@ -80,11 +76,11 @@ def test_first_matching_rule_wins_and_reorder(qtbot, cnn_session):
 
 def test_seed_none_and_bad_args(qtbot, cnn_session):
     panel = _panel(qtbot, cnn_session)
-    _type_into(qtbot, panel.seed_edit, "none")
+    type_into(qtbot, panel.seed_edit, "none")
     assert cnn_session.project.init["seed"] is None
-    _type_into(qtbot, panel.seed_edit, "42")
+    type_into(qtbot, panel.seed_edit, "42")
     assert cnn_session.project.init["seed"] == 42
     _add_rule(qtbot, panel, "*.weight", "normal")
-    _type_into(qtbot, panel.rule_field(0, "args"), "sigma=2")
+    type_into(qtbot, panel.rule_field(0, "args"), "sigma=2")
     assert "takes no argument 'sigma'" in panel.rules_error.text()
     assert cnn_session.project.init["rules"] == [{"select": "*.weight", "scheme": "normal"}]

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 
 from app.training import make_model
 from widgets.optimizer_panel import OptimizerPanel, parse_args, selector_json, selector_text
+from tests.widgets.keyboard import type_into
 
 
 def _panel(qtbot, session):
@@ -12,11 +13,6 @@ def _panel(qtbot, session):
     qtbot.addWidget(panel)
     return panel
 
-
-def _type_into(qtbot, edit, text):
-    edit.clear()
-    qtbot.keyClicks(edit, text)
-    qtbot.keyClick(edit, Qt.Key.Key_Return)
 
 
 def test_preview_is_torchs_own_text_for_the_seed_note_groups(qtbot, cnn_session):
@@ -35,7 +31,7 @@ def test_group_lr_edit_is_one_undoable_command(qtbot, cnn_session):
     panel = _panel(qtbot, cnn_session)
     lr = panel.group_field(1, "lr")
     assert lr.text() == "0.01"
-    _type_into(qtbot, lr, "0.1")
+    type_into(qtbot, lr, "0.1")
     assert cnn_session.project.optimizer["groups"][1] == {"select": "classifier", "lr": 0.1}
     assert "lr: 0.1\n" in panel.preview.toPlainText()
     cnn_session.undo()
@@ -47,10 +43,10 @@ def test_group_lr_edit_is_one_undoable_command(qtbot, cnn_session):
 def test_negative_lr_is_refused_with_the_reason_beside_the_field(qtbot, cnn_session):
     panel = _panel(qtbot, cnn_session)
     before = cnn_session.snapshot()
-    _type_into(qtbot, panel.default_fields["lr"], "-0.5")
+    type_into(qtbot, panel.default_fields["lr"], "-0.5")
     assert "must not be negative" in panel.default_errors["lr"].text()
     assert panel.default_errors["lr"].isVisibleTo(panel)
-    _type_into(qtbot, panel.group_field(0, "lr"), "-1e-3")
+    type_into(qtbot, panel.group_field(0, "lr"), "-1e-3")
     assert "optimizer.groups[0].lr" in panel.groups_error.text()
     assert cnn_session.snapshot() == before
     assert not cnn_session.document.undo_stack.can_undo
@@ -59,7 +55,7 @@ def test_negative_lr_is_refused_with_the_reason_beside_the_field(qtbot, cnn_sess
 def test_scientific_notation_default_lr(qtbot, cnn_session):
     panel = _panel(qtbot, cnn_session)
     assert panel.default_fields["lr"].text() == "1e-05"
-    _type_into(qtbot, panel.default_fields["lr"], "3e-4")
+    type_into(qtbot, panel.default_fields["lr"], "3e-4")
     assert cnn_session.project.optimizer["defaults"]["lr"] == 3e-4
     assert "lr: 0.0003\n" in panel.preview.toPlainText()
     assert not panel.default_errors["lr"].isVisibleTo(panel)
@@ -73,7 +69,7 @@ def test_switching_to_adam_shows_betas_and_keeps_the_groups(qtbot, cnn_session):
     assert panel.default_fields["betas"].placeholderText() == "0.9, 0.999"
     assert "betas: (0.9, 0.999)" in panel.preview.toPlainText()
     assert panel.preview.toPlainText().startswith("Adam (")
-    _type_into(qtbot, panel.default_fields["betas"], "0.8, 0.99")
+    type_into(qtbot, panel.default_fields["betas"], "0.8, 0.99")
     assert cnn_session.project.optimizer["defaults"]["betas"] == [0.8, 0.99]
     assert "betas: (0.8, 0.99)" in panel.preview.toPlainText()
     checkbox = panel.default_fields["amsgrad"]
@@ -88,11 +84,11 @@ def test_selector_matching_nothing_is_warned_and_unknown_type_refused(qtbot, cnn
     panel = _panel(qtbot, cnn_session)
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     assert panel.groups_table.rowCount() == 3
-    _type_into(qtbot, panel.group_field(2, "select"), "type:normalization")
+    type_into(qtbot, panel.group_field(2, "select"), "type:normalization")
     assert cnn_session.project.optimizer["groups"][2] == {"select": {"types": ["normalization"]}}
     assert "matches no trainable parameter" in panel.warnings_label.text()
     before = cnn_session.snapshot()
-    _type_into(qtbot, panel.group_field(2, "select"), "type:Nonsense")
+    type_into(qtbot, panel.group_field(2, "select"), "type:Nonsense")
     assert "neither a layer type nor a family" in panel.groups_error.text()
     assert cnn_session.snapshot() == before
 
@@ -114,7 +110,7 @@ def test_scheduler_row(qtbot, cnn_session):
     panel.scheduler_combo.setCurrentText("StepLR")
     assert "needs 'step_size'" in panel.scheduler_error.text()
     assert cnn_session.project.scheduler is None
-    _type_into(qtbot, panel.scheduler_args, "step_size=5, gamma=0.5")
+    type_into(qtbot, panel.scheduler_args, "step_size=5, gamma=0.5")
     assert cnn_session.project.scheduler == {"type": "StepLR", "args": {"step_size": 5, "gamma": 0.5}}
     panel.scheduler_combo.setCurrentText("none")
     assert cnn_session.project.scheduler is None
