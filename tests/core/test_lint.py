@@ -27,8 +27,8 @@ class PlainListAndTensor(nn.Module):
         self.head = nn.Linear(8, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x)
+        for step in self.layers:
+            x = step(x)
         return self.head(x * self.scale)
 
 
