@@ -10,6 +10,7 @@ views need is built only when one asks for it, and kept until the network change
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -31,6 +32,20 @@ MODEL_SECTIONS = ("init", "freeze", "mode")  # section edits that change the rea
 def new_project() -> Project:
     """An empty Sequential with one input of 1 x 3, ready for the palette."""
     return Project(container("Sequential"), [_input([1, 3])], name=UNTITLED)
+
+
+def module_path_of(network: Node, json_path: str) -> str | None:
+    """``network.children[1].children[0].args.p`` -> ``classifier.0`` (None when not in the network)."""
+    if not json_path.startswith("network"):
+        return None
+    node, names = network, []
+    for index in re.findall(r"\.children\[(\d+)\]", json_path.split(".args")[0]):
+        position = int(index)
+        if position >= len(node.children):
+            return None
+        names.append(node.child_names()[position])
+        node = node.children[position]
+    return ".".join(names)
 
 
 def _input(shape: list[int]):
@@ -169,10 +184,12 @@ class Session(QObject):
         self._model = model
 
     def problems(self) -> list[tuple[str, str]]:
-        """(module path or JSON path, message) for everything wrong, for the problems list."""
+        """(module path, message) for everything wrong, for the problems list and the red rows; a
+        problem outside the network keeps its JSON path."""
         found: list[tuple[str, str]] = []
         if self.build_error is not None:
-            found.append((self.build_error.where, self.build_error.message))
+            where = self.build_error.where
+            found.append((module_path_of(self.network, where) or where, self.build_error.message))
         if self.analysis is not None and self.analysis.error is not None:
             error = self.analysis.error
             found.append((error.where, str(error)))

@@ -287,3 +287,21 @@ def test_a_module_kept_in_eval_from_the_tree_survives_model_train(qtbot, cnn_ses
     assert model.features[1].training is False and model.features[0].training is True
     cnn_session.undo()
     assert cnn_session.project.mode["overrides"] == {}
+
+
+def test_a_constructor_refusal_marks_its_own_row(qtbot, session):
+    from PySide6.QtCore import Qt
+
+    from app.commands import AddNode
+    from app.spec import layer
+    from widgets.network_view import NetworkView
+
+    view = NetworkView(session)
+    qtbot.addWidget(view)
+    session.execute(AddNode((), None, layer("ReLU")))
+    session.execute(AddNode((), None, layer("MultiheadAttention", embed_dim=10, num_heads=3)))
+    session.reanalyse()
+    index = view.network_model.index_for_path("1")
+    tooltip = view.network_model.data(index, Qt.ToolTipRole)
+    assert "embed_dim must be divisible by num_heads" in tooltip
+    assert ("1", "MultiheadAttention: embed_dim must be divisible by num_heads") in session.problems()
