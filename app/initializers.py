@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from app.errors import NNStudioError
-from app.jsoncheck import object_with
+from app.jsoncheck import object_with, one_of
 from app.selectors import Selector, named_parameters_with_owner, parse_selector
 
 NONLINEARITIES = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
@@ -88,9 +88,7 @@ def parse_init(data: object, where: str = "init") -> InitConfig:
 
 def _parse_rule(data: object, where: str) -> InitRule:
     object_with(data, where, ("select", "scheme", "args"), required=("select", "scheme"))
-    scheme = data["scheme"]
-    if scheme not in SCHEMES:
-        raise NNStudioError(f"must be one of {', '.join(SCHEMES)}, got {scheme!r}", f"{where}.scheme")
+    scheme = one_of(data["scheme"], SCHEMES, f"{where}.scheme")
     args = data.get("args", {})
     if not isinstance(args, dict):
         raise NNStudioError("must be an object", f"{where}.args")

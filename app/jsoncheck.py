@@ -17,3 +17,10 @@ def object_with(data: object, where: str, allowed: tuple[str, ...], required: tu
     if missing:
         raise NNStudioError(f"missing key {missing[0]!r}", where)
     return data
+
+
+def one_of(value: object, options, where: str, note: str = "") -> str:
+    """``value`` when it is one of the option names (a list or a number is refused, not hashed)."""
+    if not isinstance(value, str) or value not in options:
+        raise NNStudioError(f"must be one of {', '.join(options)}{note}, got {value!r}", where)
+    return value

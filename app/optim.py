@@ -16,7 +16,7 @@ import torch
 from torch import nn, optim
 
 from app.errors import NNStudioError
-from app.jsoncheck import object_with
+from app.jsoncheck import object_with, one_of
 from app.selectors import Selector, named_parameters_with_owner, parse_selector
 
 OPTIMIZERS: dict[str, type[optim.Optimizer]] = {
@@ -71,9 +71,7 @@ def hyperparameters(type_name: str) -> dict[str, object]:
 
 def parse_optimizer(data: object, where: str = "optimizer") -> OptimizerConfig:
     object_with(data, where, ("type", "defaults", "groups"))
-    type_name = data.get("type", "SGD")
-    if type_name not in OPTIMIZERS:
-        raise NNStudioError(f"must be one of {', '.join(OPTIMIZERS)}, got {type_name!r}", f"{where}.type")
+    type_name = one_of(data.get("type", "SGD"), OPTIMIZERS, f"{where}.type")
     defaults = _hyper(type_name, data.get("defaults", {}), f"{where}.defaults")
     groups_data = data.get("groups", [])
     if not isinstance(groups_data, list):

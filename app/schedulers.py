@@ -15,7 +15,7 @@ from torch import optim
 from torch.optim import lr_scheduler
 
 from app.errors import NNStudioError
-from app.jsoncheck import object_with
+from app.jsoncheck import object_with, one_of
 
 ARGUMENTS: dict[str, dict[str, type | tuple]] = {
     "StepLR": {"step_size": int, "gamma": float},
@@ -45,9 +45,7 @@ def parse_scheduler(data: object, where: str = "scheduler") -> SchedulerConfig |
     if data is None:
         return None
     object_with(data, where, ("type", "args"), required=("type",))
-    type_name = data["type"]
-    if type_name not in ARGUMENTS:
-        raise NNStudioError(f"must be one of {', '.join(ARGUMENTS)} (or null), got {type_name!r}", f"{where}.type")
+    type_name = one_of(data["type"], ARGUMENTS, f"{where}.type", " (or null)")
     args = data.get("args", {})
     if not isinstance(args, dict):
         raise NNStudioError("must be an object", f"{where}.args")

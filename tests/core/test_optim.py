@@ -88,3 +88,17 @@ def test_group_gradient_norms_are_per_group():
     bias_norm, weight_norm = grad_norms(optimizer)
     assert bias_norm == pytest.approx(4.0)
     assert weight_norm == pytest.approx(float(torch.full((3,), 4.0).norm()))
+
+
+def test_a_type_that_is_not_a_string_is_refused_by_name():
+    from app.initializers import parse_init
+    from app.schedulers import parse_scheduler
+
+    for parse, data, where in (
+        (parse_optimizer, {"type": ["SGD"]}, "optimizer.type"),
+        (parse_scheduler, {"type": {"StepLR": 1}}, "scheduler.type"),
+        (parse_init, {"rules": [{"select": "x", "scheme": [1]}]}, "init.rules[0].scheme"),
+    ):
+        with pytest.raises(NNStudioError) as caught:
+            parse(data)
+        assert caught.value.where == where and "must be one of" in caught.value.message
