@@ -16,6 +16,7 @@ from app.engine import Engine
 from app.events import Checkpoint, Epoch, Failed, Finished, Started, Step
 from app.project import parse_project
 from app.training import prepare
+from tests.core.engine_helpers import run_until_step
 
 TRAIN_SIZE = 320  # spirals of 400 with the default 0.2 validation split
 BATCH = 32
@@ -74,16 +75,6 @@ def snapshot(module: torch.nn.Module) -> dict:
 
 def run_all(engine: Engine) -> list:
     return list(engine.run())
-
-
-def run_until_step(engine: Engine, k: int) -> list:
-    """Consume the run, calling stop() as soon as the k-th Step arrives."""
-    events = []
-    for event in engine.run():
-        events.append(event)
-        if isinstance(event, Step) and event.step == k:
-            engine.stop()
-    return events
 
 
 def names(events: list) -> list[str]:

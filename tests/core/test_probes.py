@@ -14,6 +14,7 @@ from app.events import Failed, Finished, ProbeSnapshot, Step, Stopped
 from app.probes import ProbeSet
 from app.project import parse_project
 from app.training import prepare
+from tests.core.engine_helpers import run_until_step
 
 BATCH = 32
 
@@ -77,15 +78,6 @@ def test_probes_on_every_module_do_not_change_the_weights():
     assert_same_weights(plain.core, probed.core)
 
 
-def stop_at(engine: Engine, k: int) -> list:
-    events = []
-    for event in engine.run():
-        events.append(event)
-        if isinstance(event, Step) and event.step == k:
-            engine.stop()
-    return events
-
-
 def test_hooks_are_removed_when_a_run_finishes():
     setup = prepare(make_project())
     probes = ProbeSet(setup.core, leaves(setup.core), every=1, gradients=True)
@@ -97,7 +89,7 @@ def test_hooks_are_removed_when_a_run_finishes():
 def test_hooks_are_removed_when_the_user_stops_on_a_sampled_step():
     setup = prepare(make_project())
     probes = ProbeSet(setup.core, leaves(setup.core), every=1, gradients=True)
-    events = stop_at(Engine(setup, probes=probes), 3)
+    events = run_until_step(Engine(setup, probes=probes), 3)
     assert isinstance(events[-1], Stopped)
     assert no_hooks_left(setup.core)
 
