@@ -215,6 +215,51 @@ def test_two_halves_of_a_batch_add_up_to_the_whole_batch():
     assert twice.hist.sum() == once.hist.sum() == 640
 
 
+class DoubleInPlace(nn.Module):
+    """Changes its input in place without saying so (no ``inplace`` attribute)."""
+
+    def forward(self, x):
+        return x.mul_(2)
+
+
+def linear_output(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model[0](x).clone()
+
+
+def test_an_inplace_relu_after_the_probed_layer_does_not_change_what_it_reports():
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(4, 10), nn.ReLU(inplace=True))
+    x = torch.randn(64, 4)
+    expected = linear_output(model, x)
+    probes = ProbeSet(model, ["0"], every=1)
+    probes.attach()
+    with torch.no_grad():
+        model(x)
+    [stats] = probes.collect(1)
+    assert stats.min == pytest.approx(expected.min().item()) and stats.min < 0  # seen before the ReLU
+    assert stats.mean == pytest.approx(expected.mean().item(), rel=1e-5)
+
+
+def test_an_undeclared_inplace_change_is_left_out_once_and_copied_from_then_on():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 10), DoubleInPlace())
+    x = torch.randn(64, 4)
+    expected = linear_output(model, x)
+    probes = ProbeSet(model, ["0"], every=1)
+    for step in (1, 2):
+        probes.attach()
+        with torch.no_grad():
+            model(x)
+        found = probes.collect(step)
+        if step == 1:
+            assert found == [] and probes.missed == 1  # never the doubled values
+        else:
+            [stats] = found
+            assert stats.mean == pytest.approx(expected.mean().item(), rel=1e-5)
+            assert stats.max == pytest.approx(expected.max().item())
+
+
 # When and where probes sample --------------------------------------------------------------------
 
 def test_set_paths_during_a_run_changes_the_later_snapshots():
