@@ -44,6 +44,10 @@ def run_train(args: argparse.Namespace) -> int:
 
 def _train(args, project, placement, context) -> int:
     rank, world = (context.rank, context.world_size) if context else (0, 1)
+    if getattr(args, "tensorboard", None) and rank == 0:
+        from app.tensorboard_log import require_tensorboard
+
+        require_tensorboard()  # a missing package is reported before any work
     wrap = (lambda model: distributed.wrap(model, context)) if context else None
     setup = prepare(project, placement=placement, epochs=args.epochs, rank=rank, world_size=world, wrap=wrap)
     main = rank == 0
@@ -56,10 +60,13 @@ def _train(args, project, placement, context) -> int:
     engine = Engine(setup, probes=probes, checkpoint_dir=out if main else None, resume=resume)
     progress = Progress(sys.stderr, enabled=main)
     final = None
-    with _metrics_file(out, resume is not None, main) as metrics, _stop_on_interrupt(engine):
+    with _metrics_file(out, resume is not None, main) as metrics, _stop_on_interrupt(engine), \
+            _tensorboard(getattr(args, "tensorboard", None), main) as board:
         for event in engine.run():
             if metrics is not None:
                 metrics.write(json.dumps(event_json(event)) + "\n")
+            if board is not None:
+                board.handle(event)
             progress.show(event)
             final = event
     if main:
@@ -93,6 +100,25 @@ class _metrics_file:
     def __exit__(self, *exc) -> None:
         if self.file is not None:
             self.file.close()
+
+
+class _tensorboard:
+    """TensorBoard event files under ``--tensorboard DIR`` (rank 0 only); a missing package is
+    reported before training starts."""
+
+    def __init__(self, log_dir: str | None, main: bool) -> None:
+        self.board = None
+        if log_dir and main:
+            from app.tensorboard_log import TensorBoardLog
+
+            self.board = TensorBoardLog(log_dir)
+
+    def __enter__(self):
+        return self.board
+
+    def __exit__(self, *exc) -> None:
+        if self.board is not None:
+            self.board.close()
 
 
 class _stop_on_interrupt:
