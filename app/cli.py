@@ -15,7 +15,7 @@ from typing import Sequence
 from app.errors import NNStudioError
 
 EXIT_ERROR = 2
-COMMANDS = ("summary", "validate", "train", "bench")
+COMMANDS = ("summary", "validate", "train", "bench", "import", "weights", "export")
 
 
 class CommandError(NNStudioError):
@@ -50,9 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="folder for metrics.jsonl, weights.safetensors, checkpoint.* (default runs/NAME)")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue exactly from a checkpoint (.json)")
     train.add_argument("--ddp", action="store_true", help="DistributedDataParallel; launch with torchrun")
+    train.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard event files to DIR")
+
+    from app.import_command import add_import_parser
+    from app.weights_command import add_weights_parser
+    from app.export_command import add_export_parser
+
+    add_import_parser(commands)
+    add_weights_parser(commands)
+    add_export_parser(commands)
 
     bench = commands.add_parser("bench", help="benchmarks that print one JSON object")
-    bench.add_argument("what", choices=["analysis", "engine", "tree"])
+    bench.add_argument("what", choices=["analysis", "engine", "tree", "gui"])
     return parser
 
 
@@ -100,6 +109,18 @@ def _dispatch(argv: list[str]) -> int:
             return _validate(args.project)
         if args.command == "bench":
             return _bench(args.what)
+        if args.command == "import":
+            from app.import_command import run_import
+
+            return run_import(args)
+        if args.command == "weights":
+            from app.weights_command import run_weights
+
+            return run_weights(args)
+        if args.command == "export":
+            from app.export_command import run_export
+
+            return run_export(args)
     args = build_gui_parser().parse_args(argv)
     return _open_gui(args.project, args.screenshot)
 
@@ -113,9 +134,10 @@ def _validate(path: str) -> int:
 
 
 def _bench(what: str) -> int:
-    if what == "tree":
+    if what in ("tree", "gui"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        print(json.dumps(_gui().bench_tree()))
+        gui = _gui()
+        print(json.dumps(gui.bench_tree() if what == "tree" else gui.bench_gui()))
         return 0
     if what == "engine":
         from app.bench_engine import bench_engine

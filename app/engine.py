@@ -19,6 +19,7 @@ import torch
 
 from app.checkpoint import TrainingState, restore_rng, rng_state, save_checkpoint
 from app.errors import NNStudioError
+from app.evaluate import Totals, accuracy, evaluate_split
 from app.events import Checkpoint, Epoch, Event, Failed, Finished, ProbeSnapshot, Started, Step, Stopped
 from app.optim import grad_norms
 from app.probes import ProbeSet
@@ -93,7 +94,7 @@ class Engine:
         for epoch in range(self.epoch, s.config.epochs):
             self.epoch = epoch
             s.model.train(s.mode.get("training", True))
-            totals = _Totals()
+            totals = Totals()
             for batch, (x, y) in enumerate(s.batches.epoch(epoch, self.batch), start=self.batch):
                 clock.pause_while(self._running)
                 if self._stop.is_set():
@@ -114,7 +115,7 @@ class Engine:
                 yield self._checkpoint()
         yield Finished(self.step, self.epoch, clock.elapsed, self._rank_digests())
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor, totals: "_Totals", clock: "_ActiveClock") -> Event:
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor, totals: "Totals", clock: "_ActiveClock") -> Event:
         s = self.setup
         self._last_input = x
         if x.device != s.device:
@@ -141,12 +142,12 @@ class Engine:
         if s.scheduler is not None and s.scheduler_config.per_batch:
             s.scheduler.step()
         self.step += 1
-        accuracy = _accuracy(output, y) if measured and s.data.task == "classification" else None
-        totals.add(loss_value, accuracy, len(y))
+        batch_accuracy = accuracy(output, y) if measured and s.data.task == "classification" else None
+        totals.add(loss_value, batch_accuracy, len(y))
         clock.samples += len(y)
         elapsed = clock.elapsed
         return Step(
-            self.step, self.epoch, self.batch, loss_value, accuracy, _lrs(s.optimizer), norms,
+            self.step, self.epoch, self.batch, loss_value, batch_accuracy, _lrs(s.optimizer), norms,
             clock.samples / elapsed if elapsed > 0 else 0.0, elapsed,
         )
 
@@ -191,7 +192,7 @@ class Engine:
             yield self._checkpoint()
         yield Stopped(self.step, self.epoch, reason, message)
 
-    def _end_of_epoch(self, epoch: int, totals: "_Totals") -> Epoch:
+    def _end_of_epoch(self, epoch: int, totals: "Totals") -> Epoch:
         s = self.setup
         val_loss, val_accuracy = self._validate()
         if s.scheduler is not None and not s.scheduler_config.per_batch:
@@ -202,24 +203,16 @@ class Engine:
         return Epoch(epoch + 1, self.step, totals.mean_loss(), totals.mean_accuracy(), val_loss, val_accuracy,
                      _lrs(s.optimizer))
 
-    @torch.no_grad()
     def _validate(self) -> tuple[float | None, float | None]:
         s = self.setup
         if len(s.data.x_val) == 0:
             return None, None
         s.model.eval()
-        totals = _Totals()
-        size = s.config.batch_size * VAL_BATCH_FACTOR
         try:
-            for start in range(0, len(s.data.x_val), size):
-                x = s.data.x_val[start:start + size].to(s.device)
-                y = s.data.y_val[start:start + size].to(s.device)
-                output = s.model(x)
-                accuracy = _accuracy(output, y) if s.data.task == "classification" else None
-                totals.add(s.loss_fn(output, y).item(), accuracy, len(y))
+            return evaluate_split(s.model, s.loss_fn, s.data, "validation", s.config.batch_size * VAL_BATCH_FACTOR,
+                                  s.device)
         finally:
             s.model.train(s.mode.get("training", True))
-        return totals.mean_loss(), totals.mean_accuracy()
 
     def state(self) -> TrainingState:
         s = self.setup
@@ -267,35 +260,8 @@ class _BufferBackup:
                 torch._foreach_copy_(self.buffers, self.copies)
 
 
-def _accuracy(output: torch.Tensor, target: torch.Tensor) -> float | None:
-    if not isinstance(output, torch.Tensor) or output.dim() < 2 or target.dtype != torch.int64:
-        return None
-    return (output.argmax(dim=1) == target).sum().item() / len(target)
-
-
 def _lrs(optimizer: torch.optim.Optimizer) -> list[float]:
     return [float(group["lr"]) for group in optimizer.param_groups]
-
-
-class _Totals:
-    def __init__(self) -> None:
-        self.loss = 0.0
-        self.correct = 0.0
-        self.samples = 0
-        self.measured = 0  # samples whose accuracy was measured
-
-    def add(self, loss: float, accuracy: float | None, samples: int) -> None:
-        self.loss += loss * samples
-        self.samples += samples
-        if accuracy is not None:
-            self.correct += accuracy * samples
-            self.measured += samples
-
-    def mean_loss(self) -> float | None:
-        return self.loss / self.samples if self.samples else None
-
-    def mean_accuracy(self) -> float | None:
-        return self.correct / self.measured if self.measured else None
 
 
 class _ActiveClock:

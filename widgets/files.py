@@ -147,8 +147,11 @@ class FileActions:
         return True
 
     def maybe_save(self, doing: str) -> bool:
-        """True when it is fine to drop the current project (saved, or the user said so)."""
-        if not self.session.document.is_dirty:
+        """True when it is fine to drop the current project (saved, or the user said so).
+
+        A training run is stopped first, so its weights are among what the user may save."""
+        self.session.stop_run()
+        if not self.session.is_dirty:
             return True
         answer = QMessageBox.question(
             self.window, "Unsaved changes",

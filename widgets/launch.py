@@ -38,6 +38,7 @@ def bench_tree() -> dict:
 def save_screenshot(app, window, path: Path) -> int:
     window.resize(*SCREENSHOT_SIZE)
     window.show()
+    window.training.panel.wait_for_preview()  # the data preview is generated on a worker thread
     for _ in range(5):  # layouts, the deferred analysis and the diagram settle over a few turns
         app.processEvents()
     image = window.grab()
@@ -46,3 +47,9 @@ def save_screenshot(app, window, path: Path) -> int:
     print(f"screenshot: {path} ({image.width()}x{image.height()})")
     window.close()
     return 0
+
+
+def bench_gui() -> dict:
+    from widgets.bench_gui import bench_gui as measure
+
+    return measure()

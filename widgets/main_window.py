@@ -12,7 +12,9 @@ from PySide6.QtWidgets import (
     QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea, QTabWidget, QWidget,
 )
 
+from widgets.code_panel import CodePanel
 from widgets.diagram import DiagramView
+from widgets.export_actions import ExportActions
 from widgets.files import FileActions
 from widgets.init_panel import InitPanel
 from widgets.internals_panel import InternalsPanel
@@ -25,6 +27,7 @@ from widgets.properties import PropertiesPanel
 from widgets.session import Session
 from widgets.style import apply_style
 from widgets.summary_panel import SummaryPanel
+from widgets.training_view import TrainingView
 
 DEFAULT_SIZE = (1500, 950)
 
@@ -46,15 +49,21 @@ class MainWindow(QMainWindow):
         self.internals = InternalsPanel(self.session)
         self.optimizer = OptimizerPanel(self.session)
         self.init_panel = InitPanel(self.session)
+        self.training = TrainingView(self.session)
         self.problems = QListWidget()
         self.problems.setObjectName("problems")
         self.problems.itemActivated.connect(self._select_problem)
         self.files = FileActions(self)
+        self.exports = ExportActions(self.session, self, self.files.maybe_save)
+        self.code = CodePanel(self.session)
+        self.code.saveRequested.connect(self.exports.export_script)
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for widget, title in ((self.diagram, "Diagram"), (self.summary, "Summary"),
-                              (self.parameters, "Parameters && buffers"), (self.internals, "Module internals")):
+                              (self.parameters, "Parameters && buffers"), (self.internals, "Module internals"),
+                              (self.training, "Training"), (self.training.activations, "Activations"),
+                              (self.code, "Code")):
             self.tabs.addTab(widget, title)
         self.setCentralWidget(self.tabs)
         self._docks()
@@ -111,6 +120,7 @@ class MainWindow(QMainWindow):
     def _menus_and_toolbar(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.files.populate(file_menu)
+        self.exports.populate(file_menu, before=self.files.quit_action)
         edit = self.menuBar().addMenu("&Edit")
         self.undo_action = QAction("Undo", self, shortcut=QKeySequence.Undo, triggered=self.session.undo)
         self.redo_action = QAction("Redo", self, shortcut=QKeySequence("Ctrl+Shift+Z"), triggered=self.session.redo)
@@ -118,6 +128,7 @@ class MainWindow(QMainWindow):
         edit.addActions([self.undo_action, self.redo_action])
         edit.addSeparator()
         edit.addActions(list(self.network_view.actions_by_name.values()))
+        self._run_menu()
         view = self.menuBar().addMenu("&View")
         for dock in (self.palette_dock, self.network_dock, self.properties_dock, self.optimizer_dock,
                      self.init_dock, self.problems_dock):
@@ -134,6 +145,26 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Device "))
         self.device_picker = DevicePicker(self.session)
         toolbar.addWidget(self.device_picker)
+
+    def _run_menu(self) -> None:
+        panel, controller = self.training.panel, self.training.controller
+        menu = self.menuBar().addMenu("&Run")
+
+        def action(text: str, key: str, slot) -> QAction:
+            found = QAction(text, self, shortcut=QKeySequence(key), triggered=slot)
+            menu.addAction(found)
+            return found
+
+        def start() -> None:
+            self.tabs.setCurrentWidget(self.training)
+            panel.start()
+
+        self.run_actions = {
+            "start": action("Start training", "F5", start),
+            "pause": action("Pause / resume", "F6", panel.toggle_pause),
+            "stop": action("Stop", "Shift+F5", controller.stop),
+            "evaluate": action("Evaluate in the current mode", "F7", controller.evaluate),
+        }
 
     # Reactions -------------------------------------------------------------------------------
     def _update_undo_actions(self) -> None:
@@ -177,6 +208,9 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save("closing"):
             event.ignore()
             return
+        self.exports.wait()  # an ONNX export in the background finishes first
+        self.training.controller.shutdown()  # no thread outlives the window
+        self.training.panel.wait_for_preview()
         if self.persist_layout:
             settings = QSettings()
             settings.setValue("window/geometry", self.saveGeometry())

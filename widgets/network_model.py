@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from app.catalog import layer_type
 from app.commands import AddNode, MoveNode, RenameNode
+from app.section_commands import SetSection
 from app.document import Address
 from app.errors import NNStudioError
 from app.spec import Node
@@ -24,8 +25,8 @@ LAYER_MIME = "application/x-nnstudio-layer"      # a catalog type name, from the
 NODE_MIME = "application/x-nnstudio-node"        # a node's JSON, from Copy
 ADDRESS_MIME = "application/x-nnstudio-address"  # a node's address, dragged inside the tree
 
-COLUMNS = ("Name", "Type", "Output shape", "Parameters")
-NAME, TYPE, SHAPE, PARAMS = range(4)
+COLUMNS = ("Name", "Type", "Output shape", "Parameters", "Probe")
+NAME, TYPE, SHAPE, PARAMS, PROBE = range(5)
 ROOT_NAME = "network"
 FAILED = QColor("#c62828")
 GREYED = QColor("#9e9e9e")
@@ -130,10 +131,10 @@ class NetworkModel(QAbstractItemModel):
     # --- structure ----------------------------------------------------------------------------
     def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
         if not parent.isValid():
-            return self.createIndex(row, column, self._id(())) if row == 0 and 0 <= column < 4 else QModelIndex()
+            return self.createIndex(row, column, self._id(())) if row == 0 and 0 <= column < len(COLUMNS) else QModelIndex()
         address = self.address(parent)
         node = node_at(self.network, address)
-        if node is None or not 0 <= row < len(node.children) or not 0 <= column < 4:
+        if node is None or not 0 <= row < len(node.children) or not 0 <= column < len(COLUMNS):
             return QModelIndex()
         return self.createIndex(row, column, self._id((*address, row)))
 
@@ -166,6 +167,12 @@ class NetworkModel(QAbstractItemModel):
         if node is None:
             return None
         column = index.column()
+        if column == PROBE:
+            if role == Qt.CheckStateRole and address:
+                return Qt.Checked if self.path_of(address) in self.probed() else Qt.Unchecked
+            if role == Qt.ToolTipRole and address:
+                return "watch this module's activations during training (can change during a run)"
+            return None
         if role in (Qt.DisplayRole, Qt.EditRole):
             return self._text(address, node, column, role)
         if role in (Qt.ForegroundRole, Qt.ToolTipRole, Qt.DecorationRole):
@@ -233,6 +240,8 @@ class NetworkModel(QAbstractItemModel):
             return Qt.ItemIsDropEnabled
         flags = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDropEnabled
         address = self.address(index)
+        if address and index.column() == PROBE:
+            flags |= Qt.ItemIsUserCheckable
         if address:
             flags |= Qt.ItemIsDragEnabled
             parent = node_at(self.network, address[:-1])
@@ -243,6 +252,8 @@ class NetworkModel(QAbstractItemModel):
 
     def setData(self, index: QModelIndex, value, role: int = Qt.EditRole) -> bool:
         address = self.address(index)
+        if role == Qt.CheckStateRole and index.column() == PROBE and address:
+            return self.set_probed(self.path_of(address), Qt.CheckState(value) == Qt.Checked)
         if role != Qt.EditRole or index.column() != NAME or not address:
             return False
         text = str(value).strip()
@@ -253,6 +264,16 @@ class NetworkModel(QAbstractItemModel):
         if was_selected:
             self.session.select(self.path_of(address))
         return True
+
+    # --- probes -------------------------------------------------------------------------------
+    def probed(self) -> list[str]:
+        return list((self.session.project.probes or {}).get("modules", []))
+
+    def set_probed(self, module_path: str, on: bool) -> bool:
+        """Probe a module or stop probing it: one undoable edit of the probes section."""
+        modules = [path for path in self.probed() if path != module_path] + ([module_path] if on else [])
+        probes = {**(self.session.project.probes or {}), "modules": modules}
+        return self.execute(SetSection("probes", probes, f"{'probe' if on else 'stop probing'} {module_path}"))
 
     def execute(self, command) -> bool:
         """Run a command through the session; a refusal goes to the status bar, never raises."""
@@ -340,6 +361,9 @@ class NetworkModel(QAbstractItemModel):
     # --- keeping up with the session ----------------------------------------------------------
     def _on_changed(self, event) -> None:
         if event.action == "save":
+            return
+        if event.kind == "section":  # a project section: the rows stay, some cells change
+            self._on_analysed()
             return
         if event.kind in ("rename", "set_argument"):
             index = self.index_for_address(event.address)

@@ -17,7 +17,7 @@ from app.commands import AddNode, DuplicateNode, RemoveNode, WrapInContainer, fr
 from app.document import Address
 from app.errors import NNStudioError
 from app.spec import Node
-from widgets.network_model import NODE_MIME, NetworkModel, node_at
+from widgets.network_model import COLUMNS, NODE_MIME, NetworkModel, node_at
 from widgets.palette import add_layer
 
 COMMON_LAYERS = (
@@ -43,7 +43,7 @@ class NetworkView(QTreeView):
         self.customContextMenuRequested.connect(self._show_menu)
         header = self.header()
         header.setStretchLastSection(False)
-        for column in (0, 1, 2, 3):  # names never squeezed out: the dock scrolls sideways instead
+        for column in range(len(COLUMNS)):  # names never squeezed out: the dock scrolls sideways instead
             header.setSectionResizeMode(column, QHeaderView.ResizeToContents)
         self._collapsed: set[str] = set()
         self._syncing = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from torch import nn
@@ -22,11 +23,12 @@ from app.document import Changed, Document
 from app.errors import NNStudioError
 from app.lint import LintWarning, lint
 from app.project import Project, load_project, save_project
+from app.modes import apply_mode, parse_mode
 from app.training import apply_freeze
 from app.spec import Node, container
 
 UNTITLED = "untitled"
-MODEL_SECTIONS = ("init", "freeze", "mode")  # section edits that change the real model's values
+LIVE_SECTIONS = ("mode", "probes")  # what may change while a run holds the network
 
 
 def new_project() -> Project:
@@ -73,6 +75,8 @@ class Session(QObject):
         self.meta_model: nn.Module | None = None  # the network on the meta device, frozen as the project says
         self.selected = ""
         self.busy_reason = ""
+        self.weights_unsaved = False  # the model holds values (trained) that only a Save keeps
+        self.run_stopper: Callable[[], None] | None = None  # set by whoever runs training
         self._model: nn.Module | None = None
         self._unsubscribe = self.document.subscribe(self._on_changed)
         self._refresh = QTimer(self, singleShot=True, interval=0)
@@ -91,7 +95,12 @@ class Session(QObject):
     @property
     def title(self) -> str:
         name = self.path.name if self.path is not None else self.project.name or UNTITLED
-        return f"{name}{' *' if self.document.is_dirty else ''} - nnstudio"
+        return f"{name}{' *' if self.is_dirty else ''} - nnstudio"
+
+    @property
+    def is_dirty(self) -> bool:
+        """Edits or trained weights that are not in the file yet."""
+        return self.document.is_dirty or self.weights_unsaved
 
     def replace(self, project: Project, path: Path | None) -> None:
         """Start over with another project (New, Open); the undo history starts over too."""
@@ -101,6 +110,7 @@ class Session(QObject):
         self.path = path
         self.selected = ""
         self._model = None
+        self.weights_unsaved = False
         self.reanalyse()
         self.projectReplaced.emit()
         self.titleChanged.emit(self.title)
@@ -114,16 +124,17 @@ class Session(QObject):
         target = Path(path) if path is not None else self.path
         if target is None:
             raise NNStudioError("the project has no file yet: use Save As", "save")
-        state = self._model.state_dict() if self._model is not None and self.project.weights else None
-        save_project(self.project, target, state)
+        keep = self._model is not None and (self.project.weights or self.weights_unsaved)
+        save_project(self.project, target, self._model.state_dict() if keep else None)
         self.path = target
+        self.weights_unsaved = False
         self.document.mark_saved()
         self.titleChanged.emit(self.title)
 
     # Edits -----------------------------------------------------------------------------------
     def execute(self, command) -> bool:
         """Run a core command; a refusal raises EditError with the reason (nothing changed)."""
-        if self.busy_reason:
+        if self.busy_reason and getattr(command, "section", None) not in LIVE_SECTIONS:
             raise NNStudioError(f"the network cannot change now: {self.busy_reason}", "edit")
         return self.document.execute(command)
 
@@ -135,6 +146,11 @@ class Session(QObject):
         if self.document.undo_stack.can_redo:
             self.document.redo()
 
+    def stop_run(self) -> None:
+        """Stop a training run and wait for it, keeping its weights (before closing or replacing)."""
+        if self.run_stopper is not None:
+            self.run_stopper()
+
     def set_busy(self, reason: str) -> None:
         self.busy_reason = reason
         self.busyChanged.emit(bool(reason))
@@ -145,8 +161,8 @@ class Session(QObject):
             self.selectionChanged.emit(module_path)
 
     def _on_changed(self, event: Changed) -> None:
-        if event.action != "save" and (event.kind != "section" or event.text.split()[-1] in MODEL_SECTIONS):
-            self._model = None  # the real model no longer matches the network: rebuilt on demand
+        if event.action != "save":
+            self._follow_edit(event)
         self._refresh.start()
         self.changed.emit(event)
         self.titleChanged.emit(self.title)
@@ -179,9 +195,27 @@ class Session(QObject):
                 return None
         return self._model
 
-    def set_model(self, model: nn.Module) -> None:
+    def set_model(self, model: nn.Module, trained: bool = False) -> None:
         """A model with new values (re-initialised, trained) whose weights a Save should write."""
         self._model = model
+        if trained:
+            self.weights_unsaved = True
+            self.titleChanged.emit(self.title)
+
+    def _follow_edit(self, event: Changed) -> None:
+        """Keep the real model in step with an edit, without losing values only it holds."""
+        section = event.text.split()[-1] if event.kind == "section" else None
+        if self._model is None or section not in ("mode", "freeze", "init", None):
+            return
+        if section == "mode":
+            apply_mode(self._model, parse_mode(self.project.mode))
+        elif section == "freeze":
+            for parameter in self._model.parameters():
+                parameter.requires_grad_(True)
+            apply_freeze(self._model, self.project.freeze)
+        elif section is None or not self.weights_unsaved:
+            self._model = None  # another network, or values from the init rules: rebuilt on demand
+            self.weights_unsaved = False
 
     def problems(self) -> list[tuple[str, str]]:
         """(module path, message) for everything wrong, for the problems list and the red rows; a

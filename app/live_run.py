@@ -1,0 +1,134 @@
+"""A training run for a window: the engine on a worker thread, reporting into a bounded channel.
+
+The worker never touches the GUI. It puts the engine's events (and, for 2-D classification, a
+decision-boundary image every ``boundary_every_s``) into an :class:`EventChannel`, which the GUI
+drains on its own timer. Requests from the GUI (pause, resume, stop, the probed modules, the
+train/eval mode) are taken between steps, while the engine is suspended at a ``yield``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from app.boundary import BoundaryGrid, BoundaryImage
+from app.engine import Engine
+from app.events import Event, Failed, Finished, ProbeSnapshot, Step, Stopped
+from app.modes import apply_mode
+from app.probes import ProbeSet
+from app.training import Setup
+
+CHANNEL_CAPACITY = 50_000  # events; a GUI that stops draining loses the oldest frequent ones first
+BOUNDARY_EVERY_S = 0.15
+FREQUENT = (Step, ProbeSnapshot)
+
+
+@dataclass
+class BoundaryUpdate:
+    step: int
+    image: BoundaryImage
+
+
+class EventChannel:
+    """Thread-safe and bounded: the worker puts, the GUI takes everything there is on its timer.
+
+    When full, the oldest step, probe or boundary event is dropped (counted in ``dropped``);
+    the rare events (started, epoch, finished, stopped, failed) are never dropped.
+    """
+
+    def __init__(self, capacity: int = CHANNEL_CAPACITY) -> None:
+        self.capacity = capacity
+        self.dropped = 0
+        self._events: deque = deque()
+        self._lock = threading.Lock()
+
+    def put(self, event) -> None:
+        with self._lock:
+            self._events.append(event)
+            if len(self._events) > self.capacity:
+                self._drop_oldest_frequent()
+
+    def _drop_oldest_frequent(self) -> None:
+        for i, event in enumerate(self._events):
+            if isinstance(event, (*FREQUENT, BoundaryUpdate)):
+                del self._events[i]
+                self.dropped += 1
+                return
+
+    def drain(self) -> list:
+        with self._lock:
+            events = list(self._events)
+            self._events.clear()
+        return events
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
+class LiveRun:
+    """One run of ``setup``; call :meth:`run` on the worker thread, the rest from any thread."""
+
+    def __init__(self, setup: Setup, probe_paths: list[str], probe_every: int = 10,
+                 channel: EventChannel | None = None, boundary_every_s: float = BOUNDARY_EVERY_S,
+                 log=None) -> None:
+        self.setup = setup
+        self.channel = channel or EventChannel()
+        self.probes = ProbeSet(setup.core, probe_paths, every=probe_every)
+        self.engine = Engine(setup, probes=self.probes)
+        self.boundary = BoundaryGrid.for_data(setup.data)
+        self.boundary_every_s = boundary_every_s
+        self.log = log  # e.g. a TensorBoardLog: handle(event), close()
+        self.final: Event | None = None
+        self._mode: dict | None = None  # a mode asked for, applied between steps
+
+    # From the GUI thread ---------------------------------------------------------------------
+    def pause(self) -> None:
+        self.engine.pause()
+
+    def resume(self) -> None:
+        self.engine.resume()
+
+    def stop(self) -> None:
+        self.engine.stop()
+
+    @property
+    def paused(self) -> bool:
+        return self.engine.paused
+
+    def set_probe_paths(self, paths: list[str]) -> None:
+        self.probes.set_paths(paths)
+
+    def set_mode(self, mode: dict) -> None:
+        self._mode = mode  # one assignment: picked up by the worker before the next step
+
+    # On the worker thread --------------------------------------------------------------------
+    def run(self) -> None:
+        shown = 0.0
+        try:
+            for event in self.engine.run():
+                self._take_mode()
+                self.channel.put(event)
+                if self.log is not None:
+                    self.log.handle(event)
+                if isinstance(event, (Finished, Stopped, Failed)):
+                    self.final = event
+                elif isinstance(event, Step) and time.perf_counter() - shown >= self.boundary_every_s:
+                    shown = self._send_boundary(event.step)
+            if self.final is not None and not isinstance(self.final, Failed):
+                self._send_boundary(self.final.step)
+        finally:
+            if self.log is not None:
+                self.log.close()
+
+    def _send_boundary(self, step: int) -> float:
+        if self.boundary is not None:
+            self.channel.put(BoundaryUpdate(step, self.boundary.predict(self.setup.core)))
+        return time.perf_counter()
+
+    def _take_mode(self) -> None:
+        mode, self._mode = self._mode, None
+        if mode is not None:
+            self.setup.mode = mode  # the engine's later model.train() calls use it
+            apply_mode(self.setup.core, mode)

@@ -1,0 +1,123 @@
+"""``nnstudio bench gui``: training in the real window against training headless, in one process.
+
+The CNN example trains in the main window (offscreen) with every leaf module probed, while a
+5 ms precise timer on the GUI thread records how late each of its ticks comes: a stall is the
+lateness beyond the interval, so any work that holds the GUI thread (drawing, the GIL held by
+the worker) shows up. The same project then trains headless (the engine alone, same probes),
+before and after the window run; ``train_ratio`` is the window's samples/s over the mean of
+the two headless runs. ``refresh_hz`` is how often the window drew new training data.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "resources" / "examples" / "cnn.nnproj"
+TICK_MS = 5
+EPOCHS = 2
+
+
+def _project():
+    from app.project import load_project
+    from app.training import make_model
+
+    project = load_project(EXAMPLE)
+    project.training = {**project.training, "epochs": EPOCHS}
+    leaves = [path for path, module in make_model(project).named_modules() if path and not list(module.children())]
+    project.probes = {"modules": leaves, "every": project.probes.get("every", 10)}
+    return project
+
+
+def _headless(project) -> float:
+    """Samples per second of the engine alone, with the same probes."""
+    from app.engine import Engine
+    from app.events import Finished
+    from app.probes import ProbeSet
+    from app.training import prepare
+
+    setup = prepare(project)
+    probes = ProbeSet(setup.core, project.probes["modules"], every=project.probes["every"])
+    for event in Engine(setup, probes=probes).run():
+        if isinstance(event, Finished):
+            return len(setup.batches.indices(0)) * setup.config.epochs / event.elapsed_s
+    raise RuntimeError("the headless run did not finish")
+
+
+def _window(project) -> tuple[list[float], float, float]:
+    """Stalls (ms), redraws per second and samples per second of a run in the main window."""
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.events import Finished
+    from widgets.main_window import MainWindow
+    from widgets.session import Session
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(Session(project, EXAMPLE), persist_layout=False)
+    window.resize(1500, 950)
+    window.show()
+    window.tabs.setCurrentWidget(window.training)
+    window.training.panel.wait_for_preview()
+    app.processEvents()
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        lateness.append(max(0.0, (now - last[0]) * 1000 - TICK_MS))
+        last[0] = now
+
+    timer = QTimer(timerType=Qt.PreciseTimer, interval=TICK_MS)
+    timer.timeout.connect(tick)
+    ended: list = []
+    controller = window.training.controller
+    loop = QEventLoop()
+    controller.runEnded.connect(ended.append)
+    controller.runEnded.connect(loop.quit)
+    timer.start()
+    began = time.perf_counter()
+    if not window.training.panel.start():
+        raise RuntimeError(window.training.panel.message.text())
+    loop.exec()  # the app's own event loop, as a user's window runs
+    wall = time.perf_counter() - began
+    timer.stop()
+    final = ended[0]
+    if not isinstance(final, Finished):
+        raise RuntimeError(f"the window's run ended early: {final}")
+    samples = controller.started_event.samples * controller.started_event.epochs / final.elapsed_s
+    refresh_hz = controller.ticks / wall
+    window.session.weights_unsaved = False
+    window.close()
+    return lateness[1:], refresh_hz, samples
+
+
+def bench_gui() -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    project = _project()
+    _headless(_project())  # warm-up: first calls, allocator, kernels
+    before = _headless(project)
+    stalls, refresh_hz, window_rate = _window(_project())
+    after = _headless(_project())
+    headless_rate = (before + after) / 2
+    ordered = sorted(stalls)
+    return {
+        "stall_p50_ms": round(statistics.median(ordered), 2),
+        "stall_p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))], 2),
+        "stall_max_ms": round(ordered[-1], 2),
+        "refresh_hz": round(refresh_hz, 1),
+        "train_ratio": round(window_rate / headless_rate, 3),
+        "window_samples_per_s": round(window_rate, 1),
+        "headless_samples_per_s": round(headless_rate, 1),
+        "probed_modules": len(project.probes["modules"]),
+        "epochs": EPOCHS,
+        "timer_ticks": len(stalls),
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(bench_gui()))
