@@ -42,6 +42,13 @@ class FunctionThread(QThread):
             self.error = error
 
 
+def _tensorboard_log(folder: str):
+    from app.tensorboard_log import TensorBoardLog, require_tensorboard
+
+    require_tensorboard()  # a missing extra says how to install it, before any work
+    return TensorBoardLog(folder)
+
+
 class TrainingController(QObject):
     stateChanged = Signal(str)       # "idle" | "running" | "paused" | "stopping" | "evaluating"
     eventsArrived = Signal(list)     # everything the worker reported since the last tick
@@ -69,8 +76,9 @@ class TrainingController(QObject):
         return self.thread is not None
 
     # Starting and controlling ----------------------------------------------------------------
-    def start(self) -> bool:
-        """Set up a run from the project and the session's current weights, and start it."""
+    def start(self, tensorboard_dir: str | None = None) -> bool:
+        """Set up a run from the project and the session's current weights, and start it; with
+        ``tensorboard_dir`` the run also writes TensorBoard event files there."""
         if self.running or self._evaluation is not None:
             return False
         model = self.session.model()
@@ -79,11 +87,12 @@ class TrainingController(QObject):
             return False
         try:
             setup = prepare(self.session.project, model=copy.deepcopy(model))
-        except NNStudioError as error:
+            log = _tensorboard_log(tensorboard_dir) if tensorboard_dir else None
+        except (NNStudioError, OSError) as error:
             self.failedToStart.emit(str(error))
             return False
         probes = self.session.project.probes
-        self.run = LiveRun(setup, probes.get("modules", []), probes.get("every", 10))
+        self.run = LiveRun(setup, probes.get("modules", []), probes.get("every", 10), log=log)
         self.last_step, self.started_event = None, None
         self.thread = FunctionThread(self.run.run, self)
         self.thread.finished.connect(self._finish)

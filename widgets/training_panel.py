@@ -3,9 +3,11 @@ and a look at the data (a preview, or the live decision boundary for 2-D classif
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
-    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
+    QCheckBox, QGroupBox, QLineEdit, QHBoxLayout, QLabel, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from app.data import load_data
@@ -40,6 +42,10 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(controller.stop)
         self.evaluate_button.clicked.connect(controller.evaluate)
+        self.tensorboard = QCheckBox("TensorBoard events in", objectName="tensorboardCheck",
+                                     toolTip="Also write the run's scalars and probe histograms as TensorBoard "
+                                             "event files (needs: pip install \"nnstudio[tensorboard]\")")
+        self.tensorboard_dir = QLineEdit(objectName="tensorboardDir", placeholderText="runs/tensorboard")
         self.progress = QProgressBar(objectName="trainingProgress", textVisible=True)
         self.progress.setFormat("ready")
         self.progress.setValue(0)
@@ -79,6 +85,10 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(settings)
         layout.addWidget(self.optimizer_line)
+        logging = QHBoxLayout()
+        logging.addWidget(self.tensorboard)
+        logging.addWidget(self.tensorboard_dir, 1)
+        layout.addLayout(logging)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.rate)
@@ -90,7 +100,17 @@ class TrainingPanel(QWidget):
         if not self.form.ensure_section():
             return False
         self._say("")
-        return self.controller.start()
+        return self.controller.start(self.tensorboard_folder())
+
+    def tensorboard_folder(self) -> str | None:
+        """Where the run writes TensorBoard events (beside the project), or None when not asked."""
+        if not self.tensorboard.isChecked():
+            return None
+        text = self.tensorboard_dir.text().strip() or self.tensorboard_dir.placeholderText()
+        path = Path(text).expanduser()
+        if not path.is_absolute() and self.session.path is not None:
+            path = self.session.path.parent / path
+        return str(path)
 
     def toggle_pause(self) -> None:
         if self.controller.state == "paused":
@@ -107,6 +127,8 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(state in ("running", "paused"))
         focused = self.focusWidget()
         self.form.setEnabled(idle)
+        self.tensorboard.setEnabled(idle)
+        self.tensorboard_dir.setEnabled(idle)
         if focused is not None and not focused.isEnabled():  # keep the keyboard (F5, F6 ...) in the window
             (self.start_button if idle else self.pause_button).setFocus()
         if state == "paused":

@@ -189,3 +189,31 @@ def test_a_run_that_cannot_start_says_why_and_changes_nothing(qtbot, window):
     assert "MSELoss cannot compare" in win.training.panel.message.text()
     assert not session.busy_reason and ended.args[0].step == 0
 
+
+
+def test_a_run_can_write_tensorboard_events_beside_the_project(qtbot, window, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    win = window(spirals(epochs=1))
+    panel = win.training.panel
+    panel.tensorboard.setChecked(True)
+    panel.tensorboard_dir.setText(str(tmp_path / "tb"))
+    with qtbot.waitSignal(win.training.controller.runEnded, timeout=RUN_TIMEOUT_MS):
+        assert panel.start()
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    assert "train/loss" in events.Tags()["scalars"]
+    assert any(tag.startswith("probes/1") for tag in events.Tags()["histograms"])
+
+
+def test_tensorboard_without_its_package_says_how_to_install_it(qtbot, window, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    win = window(spirals(epochs=1))
+    panel = win.training.panel
+    panel.tensorboard.setChecked(True)
+    panel.tensorboard_dir.setText(str(tmp_path / "tb"))
+    assert not panel.start()
+    assert 'nnstudio[tensorboard]' in panel.message.text() and panel.message.property("role") == "error"
+    assert win.training.controller.state == "idle" and not win.session.busy_reason
