@@ -34,6 +34,7 @@ class ActivationsPanel(QWidget):
         self._module_types: dict[str, str] = {}
         self._order: dict[str, int] = {}
         self._cards: dict[str, ActivationCard] = {}
+        self._pending: set[str] = set()  # probed modules whose card is not made yet
         self._dirty: set[str] = set()
         self._columns = 0
         self._placed = True
@@ -87,6 +88,7 @@ class ActivationsPanel(QWidget):
             self.grid.removeWidget(card)
             card.deleteLater()
         self._cards.clear()
+        self._pending.clear()
         self._dirty.clear()
         self._module_types = dict(module_types)
         self._order = {path: i for i, path in enumerate(module_types)}
@@ -97,19 +99,14 @@ class ActivationsPanel(QWidget):
     def add_snapshot(self, snapshot: ProbeSnapshot) -> None:
         """Records it; new modules get a card. Nothing is drawn until ``refresh``."""
         seen = self.history.add(snapshot)
-        added = False
         for path in seen:
             if path not in self._cards:
-                self._add_card(path)
-                added = True
+                self._pending.add(path)  # made when the panel is on screen: a card costs ~0.1 s
             self._dirty.add(path)
         for path, card in self._cards.items():
             stale = path not in seen
             if stale != (card.stale_since is not None):
                 self._dirty.add(path)  # just its status line
-        if added:
-            self._place_cards()
-            self._placed = False
         if self.kind_box.isHidden() and self.history.has_kind("gradient"):
             self.kind_box.show()
 
@@ -117,6 +114,7 @@ class ActivationsPanel(QWidget):
         """Redraws the cards that changed since the last call and are on screen."""
         if not self._dirty or not self.isVisible():
             return
+        self._make_cards()
         if not self._placed:
             self.scroll.widget().layout().activate()  # cards just added or moved: where they are now
             self._placed = True
@@ -136,11 +134,23 @@ class ActivationsPanel(QWidget):
         self._update_summary()
 
     def cards(self) -> list[str]:
-        """The module paths shown, in order."""
-        return sorted(self._cards, key=self._place_of)
+        """The module paths shown (or about to be, once the panel is on screen), in order."""
+        return sorted(set(self._cards) | self._pending, key=self._place_of)
 
     def card(self, path: str) -> ActivationCard:
+        if path in self._pending:
+            self._make_cards([path])
         return self._cards[path]
+
+    def _make_cards(self, paths: list[str] | None = None) -> None:
+        """The cards of newly probed modules: only once the panel is on screen (or asked for)."""
+        chosen = sorted(paths or self._pending, key=self._place_of)
+        for path in chosen:
+            self._pending.discard(path)
+            self._add_card(path)
+        if chosen:
+            self._place_cards()
+            self._placed = False
 
     def set_kind(self, kind: str) -> None:
         """"activation" or "gradient", for every card."""
@@ -169,7 +179,7 @@ class ActivationsPanel(QWidget):
         self._columns = columns
         for card in self._cards.values():
             self.grid.removeWidget(card)
-        for i, path in enumerate(self.cards()):
+        for i, path in enumerate(sorted(self._cards, key=self._place_of)):
             card = self._cards[path]
             self.grid.addWidget(card, i // columns, i % columns)
             card.show()

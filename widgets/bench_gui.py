@@ -4,7 +4,8 @@ The CNN example trains in the main window (offscreen) with every leaf module pro
 5 ms precise timer on the GUI thread records how late each of its ticks comes: a stall is the
 lateness beyond the interval, so any work that holds the GUI thread (drawing, the GIL held by
 the worker) shows up. The same project then trains headless (the engine alone, same probes),
-before and after the window run; ``train_ratio`` is the window's samples/s over the mean of
+before and after the window run, on a worker thread as the window's run is (the GUI thread
+keeps torch to one thread; see widgets.torch_threads); ``train_ratio`` is the window's samples/s over the mean of
 the two headless runs. ``refresh_hz`` is how often the window drew new training data.
 """
 
@@ -32,7 +33,21 @@ def _project():
 
 
 def _headless(project) -> float:
-    """Samples per second of the engine alone, with the same probes."""
+    """Samples per second of the engine alone, with the same probes, on a worker thread as in
+    the window (the GUI thread keeps torch to one thread: see widgets.torch_threads)."""
+    import threading
+
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(_engine_alone(project)))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
+def _engine_alone(project) -> float:
+    from widgets.torch_threads import worker_threads
+
+    worker_threads()
     from app.engine import Engine
     from app.events import Finished
     from app.probes import ProbeSet
@@ -96,6 +111,9 @@ def _window(project) -> tuple[list[float], float, float]:
 
 def bench_gui() -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from widgets.torch_threads import serial_gui_thread
+
+    serial_gui_thread()
     project = _project()
     _headless(_project())  # warm-up: first calls, allocator, kernels
     before = _headless(project)

@@ -17,7 +17,9 @@ def launch(project: str | None, screenshot: str | None = None) -> int:
     from app.project import load_project
     from widgets.main_window import MainWindow
     from widgets.session import Session
+    from widgets.torch_threads import serial_gui_thread
 
+    serial_gui_thread()  # before any torch work on this thread: see widgets.torch_threads
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("nnstudio")
     app.setApplicationName("nnstudio")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.errors import NNStudioError
 from app.events import Epoch, Step
 from app.series import SeriesSet, TrainingSeries
+from widgets.plot_range import DataBounds, StickyRange, union
 
 FOREGROUND = "#333333"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
@@ -81,8 +82,10 @@ class LivePlots(QWidget):
             self._plots[key] = self._make_plot(label, object_name)
         for key in ("accuracy", "lr", "grad norm"):
             self._plots[key].setXLink(self._plots["loss"])
-        # a constant lr would fill the plot around itself (0.01 drawn as if it were 0): from zero up
-        self._plots["lr"].getPlotItem().addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#c8ced6")))
+        # x is the loss plot's (the others are linked to it); a learning rate is read from zero up
+        self._ranges = {key: StickyRange(widget.getPlotItem(), manage_x=key == "loss", y_from_zero=key == "lr")
+                        for key, widget in self._plots.items()}
+        self._bounds: dict[str, DataBounds] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
@@ -119,8 +122,7 @@ class LivePlots(QWidget):
         item = widget.getPlotItem()
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        item.showGrid(x=True, y=True, alpha=0.2)
-        item.getViewBox().setAutoVisible(y=True)  # y fits the data in the visible x range
+        item.showGrid(x=False, y=True, alpha=0.15)
         item.setContentsMargins(2, 4, 6, 2)
         tick_font = QFont()
         tick_font.setPointSizeF(8)
@@ -191,6 +193,7 @@ class LivePlots(QWidget):
             self._plots[plot_of(name)].getPlotItem().removeItem(curve)
         self._curves.clear()
         self._drawn.clear()
+        self._bounds.clear()
         self._legend_names = {key: [] for key, _, _ in PLOTS}
         for plot in self._plots.values():
             plot.getPlotItem().legend.clear()
@@ -237,6 +240,26 @@ class LivePlots(QWidget):
                 changed_plots.add(plot_of(name))
         for key in changed_plots:
             self._update_legend(key)
+        self._follow_data(table)
+
+    def _follow_data(self, table: SeriesSet) -> None:
+        """Move each plot's view to its data, rarely (see widgets.plot_range)."""
+        x_bounds, y_bounds = {}, {}
+        for name in self._curves:
+            series = table.get(name)
+            if series is None or len(series) == 0:
+                continue
+            bounds = self._bounds.setdefault(name, DataBounds())
+            bounds.update(id(series), series.x, series.y)
+            key = plot_of(name)
+            log = self.log_check.isChecked() and key in LOG_PLOTS
+            x_bounds.setdefault(key, []).append(bounds.x)
+            y_bounds.setdefault(key, []).append(bounds.y_positive if log else bounds.y)
+        every_x = union([b for found in x_bounds.values() for b in found])
+        for key, sticky in self._ranges.items():
+            y = union(y_bounds.get(key, []))
+            if y is not None:
+                sticky.update(every_x, y, self.log_check.isChecked() and key in LOG_PLOTS)
 
     def points(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (x, y) data set on the curve called ``name`` (see the class docstring)."""
@@ -297,10 +320,10 @@ class LivePlots(QWidget):
         self.fit()
 
     def fit(self) -> None:
-        """Auto-range every plot: x follows the loss plot (the others are linked to it)."""
-        self._plots["loss"].getPlotItem().enableAutoRange()
-        for key in ("accuracy", "lr", "grad norm"):
-            self._plots[key].getPlotItem().enableAutoRange(axis=pg.ViewBox.YAxis)
+        """Show all the data again, and follow it from now on (after a zoom or pan)."""
+        for sticky in self._ranges.values():
+            sticky.follow()
+        self._follow_data(self.table())
 
     def plot(self, key: str) -> pg.PlotWidget:
         """The plot widget "loss", "accuracy", "lr" or "grad norm"."""

@@ -21,6 +21,7 @@ from app.events import Failed, Started, Step
 from app.live_run import LiveRun
 from app.modes import parse_mode
 from app.training import prepare
+from widgets.torch_threads import worker_threads
 
 REFRESH_MS = 33  # <= 30 redraws a second
 BUSY_REASON = "a training run is going (stop it to change the network)"
@@ -36,6 +37,7 @@ class FunctionThread(QThread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        worker_threads()
         try:
             self.result = self.function()
         except Exception as error:  # reported by the owner on the GUI thread

@@ -194,15 +194,34 @@ def test_start_clears_the_previous_run(plots):
     assert plots.legend_names("loss") == ["step loss"]  # no validation: no "val loss" in the legend
 
 
-def test_fit_restores_auto_range_after_a_zoom_and_x_is_linked(plots, qtbot):
+def test_views_follow_the_data_until_the_user_zooms_and_fit_brings_them_back(plots, qtbot):
     fed_run(plots)
     plots.refresh()
     loss = plots.plot("loss").getPlotItem().getViewBox()
+    (x0, x1), (y0, y1) = loss.viewRange()
+    assert x0 <= 1 and x1 >= 6 and y0 <= 0.25 and y1 >= 2.0  # every step and loss in view
     loss.setXRange(2, 4, padding=0)
-    assert loss.state["autoRange"][0] is False
+    loss.sigRangeChangedManually.emit([True, False])  # as a wheel zoom reports it
     assert plots.plot("lr").getPlotItem().getViewBox().viewRange()[0] == pytest.approx([2, 4], abs=0.2)
+    plots.add_steps([step(n, 0.1, epoch=2) for n in range(7, 40)])
+    plots.refresh()
+    assert loss.viewRange()[0] == pytest.approx([2, 4])  # the user's zoom stays
     click(qtbot, plots, "fitButton")
-    assert all(loss.state["autoRange"])
+    x0, x1 = loss.viewRange()[0]
+    assert x0 <= 1 and x1 >= 39
+
+
+def test_the_view_moves_rarely_as_a_run_grows(plots):
+    """Each move redraws the axes, the costly part of a frame: not once per refresh."""
+    plots.start(["default"], classification=False)
+    for n in range(1, 2001):
+        plots.add_steps([step(n, 2.0 / n ** 0.5, lrs=(0.01,))])
+        if n % 5 == 0:
+            plots.refresh()
+    moves = plots._ranges["loss"].moves
+    assert 0 < moves < 40  # 400 refreshes
+    x0, x1 = plots.plot("loss").getPlotItem().getViewBox().viewRange()[0]
+    assert x0 <= 1 and x1 >= 2000
 
 
 def test_a_long_run_keeps_every_point_in_downsampled_clipped_curves(plots):
