@@ -1,14 +1,16 @@
 """The built-in datasets as standalone numpy code, for exported scripts.
 
-Each template is the generator of :mod:`app.datasets` (and :mod:`app.shapes`) written out
-without nnstudio: the same draws from ``numpy.random.default_rng(seed)`` in the same order,
+Each template is the generator of :mod:`app.datasets` written out without nnstudio (the shapes
+are :mod:`app.shapes`' own source): the same draws from ``numpy.random.default_rng(seed)`` in the same order,
 so an exported script trains on bit-identical samples. ``tests/core/test_export_code.py``
 checks every one against the app's own generator.
 """
 
 from __future__ import annotations
 
-from app.shapes import RADII
+import inspect
+
+from app import shapes
 
 # The labels of every classification generator: equal counts per class, in a random order.
 BALANCED = "rng.permutation(np.arange(size) % classes)"
@@ -95,57 +97,14 @@ def make_tokens(size: int, length: int, vocab: int, noise: float, seed: int) -> 
     return torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
 '''
 
-SHAPES = f'''
-def box(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.maximum(np.abs(u), np.abs(v))
+def _shapes_module() -> str:
+    """app/shapes.py itself, less its docstring and future import: the drawing is not copied."""
+    source = inspect.getsource(shapes)
+    body = source[source.index("from typing import Callable"):]
+    return "# The shape images, as nnstudio draws them (app/shapes.py)\n" + body
 
 
-def stripes(along: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    # Five stripes across the box, the 1st, 3rd and 5th filled.
-    return (box(u, v) <= 0.85) & (np.floor((along + 0.85) / 0.34).astype(np.int64) % 2 == 0)
-
-
-# Which pixels each shape covers; u, v are offsets from its centre in units of its radius.
-MASKS = {{
-    "circle": lambda u, v: u * u + v * v <= 1.0,
-    "square": lambda u, v: box(u, v) <= 0.8,
-    "triangle": lambda u, v: (np.abs(v) <= 0.8) & (np.abs(u) <= (v + 0.8) * (0.9 / 1.6)),
-    "cross": lambda u, v: ((np.abs(u - v) <= 0.3) | (np.abs(u + v) <= 0.3)) & (box(u, v) <= 0.85),
-    "plus": lambda u, v: ((np.abs(u) <= 0.22) | (np.abs(v) <= 0.22)) & (box(u, v) <= 0.9),
-    "ring": lambda u, v: (u * u + v * v <= 1.0) & (u * u + v * v >= 0.36),
-    "diamond": lambda u, v: np.abs(u) + np.abs(v) <= 1.0,
-    "frame": lambda u, v: (box(u, v) <= 0.85) & (box(u, v) >= 0.5),
-    "hbars": lambda u, v: stripes(v, u, v),
-    "vbars": lambda u, v: stripes(u, u, v),
-}}
-CHUNK = 4096  # images drawn at a time; the random draws depend on it
-RADII = {RADII!r}  # shape radii in pixels, by image side
-
-
-def draw_shapes(rng: np.random.Generator, labels: np.ndarray, side: int, channels: int, noise: float) -> np.ndarray:
-    """One shape per image at a random position and size, a random bright colour on a darker one."""
-    count = len(labels)
-    low, high = RADII.get(side, (side * 0.2, side * 0.42))
-    radius = rng.uniform(low, high, count).astype(np.float32)
-    cx = rng.uniform(radius, side - 1 - radius).astype(np.float32)
-    cy = rng.uniform(radius, side - 1 - radius).astype(np.float32)
-    pixels = np.arange(side, dtype=np.float32)
-    u = (pixels[None, None, :] - cx[:, None, None]) / radius[:, None, None]
-    v = (pixels[None, :, None] - cy[:, None, None]) / radius[:, None, None]
-    mask = np.zeros((count, side, side), dtype=np.float32)
-    for index, mask_of in enumerate(MASKS.values()):
-        rows = np.flatnonzero(labels == index)
-        if len(rows):
-            mask[rows] = mask_of(u[rows], v[rows])
-    background = rng.uniform(0.0, 0.35, (count, channels, 1, 1)).astype(np.float32)
-    foreground = rng.uniform(0.5, 1.0, (count, channels, 1, 1)).astype(np.float32)
-    images = background + mask[:, None] * (foreground - background)
-    if noise > 0:
-        jitter = rng.standard_normal(images.shape, dtype=np.float32)
-        jitter *= np.float32(noise)
-        images += jitter
-    return images
-
+SHAPES = _shapes_module() + f'''
 
 def make_shapes(
     size: int, classes: int, noise: float, seed: int, side: int, channels: int
@@ -153,10 +112,7 @@ def make_shapes(
     """Images (size, channels, side, side) of shapes; the class is the shape, in MASKS order."""
     rng = np.random.default_rng(seed)
     labels = {BALANCED}
-    images = np.empty((size, channels, side, side), dtype=np.float32)
-    for start in range(0, size, CHUNK):
-        chunk = labels[start:start + CHUNK]
-        images[start:start + len(chunk)] = draw_shapes(rng, chunk, side, channels, noise)
+    images = draw_shapes(rng, labels, side, channels, noise)
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 '''
 

@@ -22,7 +22,7 @@ from app.training_section import parse_training
 from tests.core.export_helpers import import_script, mixed_project, same_tensors
 from tests.core.project_helpers import EXAMPLES
 
-STANDARD_LIBRARY = {"__future__", "argparse", "csv", "functools", "math", "operator", "types"}
+STANDARD_LIBRARY = set(sys.stdlib_module_names)
 
 DRIVER = """
 import json, sys, torch
