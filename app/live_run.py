@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 from app.boundary import BoundaryGrid, BoundaryImage
 from app.engine import Engine
+from app.errors import NNStudioError
 from app.events import Event, Failed, Finished, ProbeSnapshot, Step, Stopped
 from app.modes import apply_mode
 from app.probes import ProbeSet
@@ -68,59 +71,108 @@ class EventChannel:
 
 
 class LiveRun:
-    """One run of ``setup``; call :meth:`run` on the worker thread, the rest from any thread."""
+    """One run; call :meth:`run` on the worker thread, the rest from any thread.
 
-    def __init__(self, setup: Setup, probe_paths: list[str], probe_every: int = 10,
+    ``setup`` may be a function that makes the Setup: it is then called on the worker thread,
+    so generating or reading the data never holds the GUI thread; a failure there ends the run
+    with a ``Failed`` event. Requests made before the engine exists are kept and applied.
+    """
+
+    def __init__(self, setup: Setup | Callable[[], Setup], probe_paths: list[str], probe_every: int = 10,
                  channel: EventChannel | None = None, boundary_every_s: float = BOUNDARY_EVERY_S,
                  log=None) -> None:
-        self.setup = setup
         self.channel = channel or EventChannel()
-        self.probes = ProbeSet(setup.core, probe_paths, every=probe_every)
-        self.engine = Engine(setup, probes=self.probes)
-        self.boundary = BoundaryGrid.for_data(setup.data)
         self.boundary_every_s = boundary_every_s
         self.log = log  # e.g. a TensorBoardLog: handle(event), close()
         self.final: Event | None = None
+        self.setup: Setup | None = None
+        self.engine: Engine | None = None
+        self.probes: ProbeSet | None = None
+        self.boundary: BoundaryGrid | None = None
+        self._make_setup = setup if callable(setup) else None
+        self._probe_paths, self._probe_every = list(probe_paths), probe_every
         self._mode: dict | None = None  # a mode asked for, applied between steps
+        self._paused = self._stopped = False
+        self._lock = threading.Lock()
+        if not callable(setup):
+            self._ready(setup)
+
+    def _ready(self, setup: Setup) -> None:
+        with self._lock:
+            self.setup = setup
+            self.probes = ProbeSet(setup.core, self._probe_paths, every=self._probe_every)
+            self.engine = Engine(setup, probes=self.probes)
+            self.boundary = BoundaryGrid.for_data(setup.data)
+            if self._paused:
+                self.engine.pause()
+            if self._stopped:
+                self.engine.stop()
 
     # From the GUI thread ---------------------------------------------------------------------
     def pause(self) -> None:
-        self.engine.pause()
+        with self._lock:
+            self._paused = True
+            if self.engine is not None:
+                self.engine.pause()
 
     def resume(self) -> None:
-        self.engine.resume()
+        with self._lock:
+            self._paused = False
+            if self.engine is not None:
+                self.engine.resume()
 
     def stop(self) -> None:
-        self.engine.stop()
+        with self._lock:
+            self._stopped, self._paused = True, False
+            if self.engine is not None:
+                self.engine.stop()
 
     @property
     def paused(self) -> bool:
-        return self.engine.paused
+        return self._paused and (self.engine is None or self.engine.paused)
 
     def set_probe_paths(self, paths: list[str]) -> None:
-        self.probes.set_paths(paths)
+        with self._lock:
+            self._probe_paths = list(paths)
+            if self.probes is not None:
+                self.probes.set_paths(paths)
 
     def set_mode(self, mode: dict) -> None:
         self._mode = mode  # one assignment: picked up by the worker before the next step
 
     # On the worker thread --------------------------------------------------------------------
     def run(self) -> None:
-        shown = 0.0
         try:
-            for event in self.engine.run():
-                self._take_mode()
-                self.channel.put(event)
-                if self.log is not None:
-                    self.log.handle(event)
-                if isinstance(event, (Finished, Stopped, Failed)):
-                    self.final = event
-                elif isinstance(event, Step) and time.perf_counter() - shown >= self.boundary_every_s:
-                    shown = self._send_boundary(event.step)
-            if self.final is not None and not isinstance(self.final, Failed):
-                self._send_boundary(self.final.step)
+            if self.engine is None and not self._set_up():
+                return
+            self._train()
         finally:
             if self.log is not None:
                 self.log.close()
+
+    def _set_up(self) -> bool:
+        try:
+            self._ready(self._make_setup())
+        except Exception as error:  # a bad dataset file, an optimizer that cannot be made ...
+            message = str(error) if isinstance(error, NNStudioError) else f"{type(error).__name__}: {error}"
+            self.final = Failed(0, f"the run could not start: {message}", traceback.format_exc())
+            self.channel.put(self.final)
+            return False
+        return True
+
+    def _train(self) -> None:
+        shown = 0.0
+        for event in self.engine.run():
+            self._take_mode()
+            self.channel.put(event)
+            if self.log is not None:
+                self.log.handle(event)
+            if isinstance(event, (Finished, Stopped, Failed)):
+                self.final = event
+            elif isinstance(event, Step) and time.perf_counter() - shown >= self.boundary_every_s:
+                shown = self._send_boundary(event.step)
+        if self.final is not None and not isinstance(self.final, Failed):
+            self._send_boundary(self.final.step)
 
     def _send_boundary(self, step: int) -> float:
         if self.boundary is not None:

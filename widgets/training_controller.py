@@ -88,13 +88,15 @@ class TrainingController(QObject):
             self.failedToStart.emit(str(self.session.build_error or "the network cannot be built"))
             return False
         try:
-            setup = prepare(self.session.project, model=copy.deepcopy(model))
             log = _tensorboard_log(tensorboard_dir) if tensorboard_dir else None
         except (NNStudioError, OSError) as error:
             self.failedToStart.emit(str(error))
             return False
-        probes = self.session.project.probes
-        self.run = LiveRun(setup, probes.get("modules", []), probes.get("every", 10), log=log)
+        project, start_from = copy.deepcopy(self.session.project), copy.deepcopy(model)
+        probes = project.probes
+        # the data is made on the worker thread: a big dataset never freezes the window
+        self.run = LiveRun(lambda: prepare(project, model=start_from), probes.get("modules", []),
+                           probes.get("every", 10), log=log)
         self.last_step, self.started_event = None, None
         self.thread = FunctionThread(self.run.run, self)
         self.thread.finished.connect(self._finish)
@@ -159,7 +161,7 @@ class TrainingController(QObject):
         self.tick()
         run, self.run, self.thread = self.run, None, None
         final = run.final or Failed(0, "the run ended without a result", "")
-        if run.engine.step > (self.started_event.start_step if self.started_event else 0):
+        if run.engine is not None and run.engine.step > (self.started_event.start_step if self.started_event else 0):
             self.session.set_model(run.setup.core.to("cpu"), trained=True)
         self.session.set_busy("")
         self._set_state("idle")

@@ -48,7 +48,7 @@ def window(qtbot):
 
 def steps_done(window: MainWindow) -> int:
     run = window.training.controller.run
-    return run.engine.step if run is not None else -1
+    return run.engine.step if run is not None and run.engine is not None else -1
 
 
 def start(qtbot, window: MainWindow) -> None:
@@ -217,3 +217,17 @@ def test_tensorboard_without_its_package_says_how_to_install_it(qtbot, window, t
     assert not panel.start()
     assert 'nnstudio[tensorboard]' in panel.message.text() and panel.message.property("role") == "error"
     assert win.training.controller.state == "idle" and not win.session.busy_reason
+
+
+def test_data_that_cannot_be_read_fails_the_run_with_the_file_named(qtbot, window, tmp_path):
+    session = spirals()
+    missing = tmp_path / "nowhere.csv"
+    session.project.training = {**session.project.training,
+                                "dataset": {"name": "csv", "path": str(missing), "target": "label"}}
+    win = window(session)
+    with qtbot.waitSignal(win.training.controller.runEnded, timeout=RUN_TIMEOUT_MS) as ended:
+        assert win.training.panel.start()  # the data is read on the worker: the window never waits for it
+    assert ended.args[0].step == 0
+    text = win.training.panel.message.text()
+    assert "could not start" in text and "nowhere.csv" in text
+    assert not session.busy_reason and win.training.panel.start_button.isEnabled()
