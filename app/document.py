@@ -170,13 +170,15 @@ class Changed:
 
     ``action`` is "do", "undo", "redo", "save" or "clear"; ``kind`` the command's kind
     ("add", "remove", "move", "rename", "set_argument", "wrap", "duplicate"; "" when no
-    command ran); ``address`` the deepest node whose subtree holds the whole change.
+    command ran); ``address`` the deepest node whose subtree holds the whole change; ``section``
+    the project section a "section" edit replaced ("mode", "probes", ...).
     """
 
     action: str
     kind: str
     address: Address
     text: str = ""
+    section: str = ""
 
 
 class UndoStack:
@@ -356,7 +358,8 @@ class Document:
         if command is None:
             self._emit(Changed(action, "", ()))
         else:
-            self._emit(Changed(action, command.kind, command.changed_address(), command.text))
+            self._emit(Changed(action, command.kind, command.changed_address(), command.text,
+                               getattr(command, "section", "")))
 
     def _emit(self, event: Changed) -> None:
         for callback in list(self._listeners):

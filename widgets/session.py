@@ -204,7 +204,7 @@ class Session(QObject):
 
     def _follow_edit(self, event: Changed) -> None:
         """Keep the real model in step with an edit, without losing values only it holds."""
-        section = event.text.split()[-1] if event.kind == "section" else None
+        section = event.section if event.kind == "section" else None
         if self._model is None or section not in ("mode", "freeze", "init", None):
             return
         if section == "mode":

@@ -55,7 +55,8 @@ class TrainingController(QObject):
     stateChanged = Signal(str)       # "idle" | "running" | "paused" | "stopping" | "evaluating"
     eventsArrived = Signal(list)     # everything the worker reported since the last tick
     runEnded = Signal(object)        # the final event: Finished, Stopped or Failed
-    failedToStart = Signal(str)      # the run could not be set up (bad dataset, bad optimizer ...)
+    failedToStart = Signal(str)      # refused before any thread: no model, a missing TensorBoard extra
+                                     # (data and optimizer problems end the run with a Failed event)
     evaluated = Signal(object)       # an app.evaluate.Evaluation, or an error message (str)
 
     def __init__(self, session, parent: QObject | None = None) -> None:
@@ -195,7 +196,7 @@ class TrainingController(QObject):
 
     # Live changes ----------------------------------------------------------------------------
     def _on_session_changed(self, event) -> None:
-        if self.run is None or event.kind != "section":
+        if self.run is None or event.section not in ("probes", "mode"):
             return
         project = self.session.project
         self.run.set_probe_paths(list(project.probes.get("modules", [])))

@@ -215,7 +215,7 @@ class TrainingPanel(QWidget):
     # The project changed ---------------------------------------------------------------------
     def _on_changed(self, event) -> None:
         self._show_optimizer()
-        if event.kind == "section" and event.text.startswith("training"):
+        if event.section == "training":
             self._preview_timer.start()
 
     def _on_replaced(self) -> None:

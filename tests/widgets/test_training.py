@@ -231,3 +231,15 @@ def test_data_that_cannot_be_read_fails_the_run_with_the_file_named(qtbot, windo
     text = win.training.panel.message.text()
     assert "could not start" in text and "nowhere.csv" in text
     assert not session.busy_reason and win.training.panel.start_button.isEnabled()
+
+
+def test_switching_to_eval_after_training_keeps_the_trained_weights(qtbot, window):
+    session = spirals(epochs=1)
+    win = window(session)
+    with qtbot.waitSignal(win.training.controller.runEnded, timeout=RUN_TIMEOUT_MS):
+        win.training.panel.start()
+    trained = copy.deepcopy(session.model().state_dict())
+    session.execute(SetSection("mode", {"training": False, "overrides": {}}, "eval mode"))
+    model = session.model()
+    assert not model.training and session.weights_unsaved
+    assert all(torch.equal(trained[k], v) for k, v in model.state_dict().items())
