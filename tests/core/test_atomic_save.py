@@ -1,7 +1,8 @@
 """Killing a process in the middle of saving never leaves a broken project file.
 
 A helper process imports nnstudio once and, on each request, forks a writer that saves two
-different projects (a small and a large one) to the same path in a loop. The writer tells us it
+different projects of the same size to the same path in a loop (same size, so that a kill is as
+likely to land in one save as in the other). The writer tells us it
 is looping; we SIGKILL it after a random delay (the point of the test: the kill lands at a
 random moment of a save) and check that the file on disk is one of the two whole documents.
 """
@@ -21,18 +22,26 @@ from app.project import load_project, project_bytes
 
 KILLS = 30
 
-HELPER = textwrap.dedent(
+DOCUMENTS = textwrap.dedent(
     """
-    import os, sys
     from app.inputs import InputSpec
-    from app.project import Project, save_project
+    from app.project import Project
     from app.spec import container, layer
 
-    small = Project(container("Sequential", layer("Linear", in_features=3, out_features=4)),
-                    [InputSpec([1, 3])], name="small")
-    large = Project(container("Sequential", *[layer("Linear", in_features=8, out_features=8)
-                                              for _ in range(400)]),
-                    [InputSpec([2, 8])], name="large", description="x" * 50_000)
+    def document(name, width):
+        body = container("Sequential", *[layer("Linear", in_features=width, out_features=width)
+                                         for _ in range(400)])
+        return Project(body, [InputSpec([2, width])], name=name, description=name * 20_000)
+
+    first, second = document("first", 8), document("second", 9)
+    """
+)
+
+HELPER = DOCUMENTS + textwrap.dedent(
+    """
+    import os, sys
+    from app.project import save_project
+
     path = sys.argv[1]
     print("ready", flush=True)
     for line in sys.stdin:
@@ -40,8 +49,8 @@ HELPER = textwrap.dedent(
         if pid == 0:
             print(f"looping {os.getpid()}", flush=True)
             while True:
-                save_project(small, path)
-                save_project(large, path)
+                save_project(first, path)
+                save_project(second, path)
         os.waitpid(pid, 0)
         print("reaped", flush=True)
     """
@@ -50,18 +59,13 @@ HELPER = textwrap.dedent(
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_save_killed_at_any_moment_leaves_a_whole_project(tmp_path):
-    from app.inputs import InputSpec
-    from app.project import Project, save_project
-    from app.spec import container, layer
+    from app.project import save_project
 
-    small = Project(container("Sequential", layer("Linear", in_features=3, out_features=4)),
-                    [InputSpec([1, 3])], name="small")
-    large = Project(container("Sequential", *[layer("Linear", in_features=8, out_features=8)
-                                              for _ in range(400)]),
-                    [InputSpec([2, 8])], name="large", description="x" * 50_000)
-    whole = {project_bytes(small): "small", project_bytes(large): "large"}
+    documents = {}
+    exec(DOCUMENTS, documents)  # the very projects the helper writes
+    by_bytes = {project_bytes(documents[name]): name for name in ("first", "second")}
     path = tmp_path / "p.nnproj"
-    save_project(small, path)
+    save_project(documents["first"], path)
 
     helper = subprocess.Popen(
         [sys.executable, "-c", HELPER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -79,14 +83,13 @@ def test_a_save_killed_at_any_moment_leaves_a_whole_project(tmp_path):
             os.kill(int(pid), signal.SIGKILL)
             assert helper.stdout.readline().strip() == "reaped"  # the writer is gone for good
             data = path.read_bytes()
-            assert data in whole, f"after a kill the file is {len(data)} bytes of neither document"
-            seen.add(whole[data])
-            loaded = load_project(path)
-            assert loaded == (small if whole[data] == "small" else large)
+            assert data in by_bytes, f"after a kill the file is {len(data)} bytes of neither document"
+            seen.add(by_bytes[data])
+            assert load_project(path) == documents[by_bytes[data]]
     finally:
         helper.kill()
         helper.wait()
-    assert seen == {"small", "large"}  # the kills did land while both were being written
+    assert seen == {"first", "second"}  # the kills did land while both were being written
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "p.nnproj"]
     assert all(name.startswith(".p.nnproj.") and name.endswith(".tmp") for name in leftovers)
 
