@@ -3,8 +3,10 @@
 The data lives in :class:`app.series.TrainingSeries` (Qt-free, preallocated buffers); this
 widget only draws it. Feeding (``add_steps``, ``add_epoch``) never draws: the owner calls
 ``refresh()`` from its one redraw timer (<= 30 Hz), and only curves whose series changed since
-the last refresh get ``setData``, on views of the buffers' filled parts. Curves use peak
-downsampling and clip to view, so a run of millions of steps draws as fast as a short one.
+the last refresh get ``setData``, on views of the buffers' filled parts. The curves are
+:class:`widgets.live_curve.LiveCurve`: while a plot's view stays, a frame draws only the new
+points; the x range spans the whole run from its start (its length comes with ``start``), so
+the view does not move, and a redraw of a long run is peak-downsampled and clipped to the view.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QMessageBox, QPushButton,
+    QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QMessageBox, QPushButton,
     QVBoxLayout, QWidget,
 )
 
 from app.errors import NNStudioError
 from app.events import Epoch, Step
 from app.series import SeriesSet, TrainingSeries
+from widgets.live_curve import LiveCurve
 from widgets.plot_range import DataBounds, StickyRange, union
 
 FOREGROUND = "#333333"
@@ -38,6 +41,7 @@ PLOTS = (  # key, y-axis label, objectName
 LOG_PLOTS = ("loss", "grad norm")
 AXIS_WIDTH = 58  # the same for every plot, so x-linked plots stacked in a column line up
 VIEWS = (("step", "By step"), ("epoch", "By epoch"))
+Y_SPANS = {"accuracy": (0.0, 1.0), "lr": (0.0, 0.0)}  # always in view: accuracy's whole scale; lr from zero
 
 
 def plot_of(curve: str) -> str:
@@ -68,7 +72,7 @@ class LivePlots(QWidget):
         super().__init__(parent)
         self.history = TrainingSeries()
         self._view = "step"
-        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._curves: dict[str, LiveCurve] = {}
         self._drawn: dict[str, tuple[int, int] | None] = {}
         self._legend_names: dict[str, list[str]] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
@@ -83,8 +87,9 @@ class LivePlots(QWidget):
         for key in ("accuracy", "lr", "grad norm"):
             self._plots[key].setXLink(self._plots["loss"])
         # x is the loss plot's (the others are linked to it); a learning rate is read from zero up
-        self._ranges = {key: StickyRange(widget.getPlotItem(), manage_x=key == "loss", y_from_zero=key == "lr")
+        self._ranges = {key: StickyRange(widget.getPlotItem(), manage_x=key == "loss", y_span=Y_SPANS.get(key))
                         for key, widget in self._plots.items()}
+        self._x_goals: dict[str, float | None] = {"step": None, "epoch": None}
         self._bounds: dict[str, DataBounds] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -120,8 +125,6 @@ class LivePlots(QWidget):
         widget = pg.PlotWidget(self.plot_area, background="w")  # a child from the start: never a window
         widget.setObjectName(object_name)
         item = widget.getPlotItem()
-        item.setDownsampling(auto=True, mode="peak")
-        item.setClipToView(True)
         item.showGrid(x=False, y=True, alpha=0.15)
         item.setContentsMargins(2, 4, 6, 2)
         tick_font = QFont()
@@ -132,6 +135,7 @@ class LivePlots(QWidget):
             axis.setTextPen(FOREGROUND)
             axis.setTickFont(tick_font)
             axis.setStyle(maxTickLevel=1)  # no third level of faint grid lines: cleaner, and cheaper to paint
+            axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # ticks and grid: redrawn when the view moves
         item.getAxis("left").setWidth(AXIS_WIDTH)
         item.getAxis("left").enableAutoSIPrefix(False)  # "learning rate (x0.001)" reads worse than 0.05
         item.setLabel("left", label, color=FOREGROUND, **{"font-size": "9pt"})
@@ -139,18 +143,11 @@ class LivePlots(QWidget):
         legend = item.addLegend(offset=offset, labelTextColor=FOREGROUND, labelTextSize="8pt",
                                 brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#c8ccd2"), verSpacing=-6)
         legend.setObjectName(f"{object_name}Legend")
+        legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         return widget
 
     def _add_curve(self, name: str, colour: str, width: float = 1.5, symbol: str | None = None) -> None:
-        pen = pg.mkPen(colour, width=width)
-        curve = pg.PlotDataItem(pen=pen, antialias=True)
-        if symbol is not None:
-            curve.setSymbol(symbol)
-            curve.setSymbolSize(6)
-            curve.setSymbolPen(pg.mkPen(colour))
-            curve.setSymbolBrush(pg.mkBrush(colour))
-        curve.setDownsampling(auto=True, method="peak")
-        curve.setClipToView(True)
+        curve = LiveCurve(pg.mkPen(colour, width=width), symbol=symbol)
         self._plots[plot_of(name)].getPlotItem().addItem(curve)
         self._curves[name] = curve
         self._drawn[name] = None
@@ -187,8 +184,13 @@ class LivePlots(QWidget):
             item.showLabel("bottom", key in self._bottom_row)  # the x label once, under the bottom row
 
     # The API the training view uses ----------------------------------------------------------------
-    def start(self, groups: list[str], classification: bool) -> None:
-        """Forget the previous run; ``groups`` label the optimizer's param groups."""
+    def start(self, groups: list[str], classification: bool, steps: int | None = None,
+              epochs: int | None = None) -> None:
+        """Forget the previous run; ``groups`` label the optimizer's param groups. ``steps`` and
+        ``epochs``, the run's length, let x span the whole run from the start: the view then
+        never moves (each move draws every curve and axis again)."""
+        self._x_goals = {"step": steps, "epoch": epochs}
+        self._ranges["loss"].x_goal = steps if self._view == "step" else epochs
         for name, curve in self._curves.items():
             self._plots[plot_of(name)].getPlotItem().removeItem(curve)
         self._curves.clear()
@@ -228,13 +230,14 @@ class LivePlots(QWidget):
             state = None if series is None else (id(series), series.version)
             if state == self._drawn[name]:
                 continue
+            grown = state is not None and self._drawn[name] is not None and state[0] == self._drawn[name][0]
             self._drawn[name] = state
             if series is None or len(series) == 0:
                 curve.setData(x=np.empty(0), y=np.empty(0))
                 curve.setVisible(False)
                 changed_plots.add(plot_of(name))
                 continue
-            curve.setData(x=series.x, y=series.y)
+            curve.setData(x=series.x, y=series.y, appended=grown)  # a series only grows (or is cleared)
             if not curve.isVisible():
                 curve.setVisible(True)
                 changed_plots.add(plot_of(name))
@@ -268,7 +271,7 @@ class LivePlots(QWidget):
             return np.empty(0), np.empty(0)
         return np.asarray(x), np.asarray(y)
 
-    def curve(self, name: str) -> pg.PlotDataItem:
+    def curve(self, name: str) -> LiveCurve:
         """The curve called ``name`` (KeyError if this run has none)."""
         return self._curves[name]
 
@@ -296,6 +299,7 @@ class LivePlots(QWidget):
         if view == self._view:
             return
         self._view = view
+        self._ranges["loss"].x_goal = self._x_goals[view]
         self._label_x_axes()
         self._style_group_curves()
         self.refresh()
@@ -305,11 +309,8 @@ class LivePlots(QWidget):
         symbol = "o" if self._view == "epoch" else None  # few points by epoch: show each
         for name, curve in self._curves.items():
             if plot_of(name) in ("lr", "grad norm"):
-                colour = curve.opts["pen"].color()
                 curve.setSymbol(symbol)
                 curve.setSymbolSize(5)
-                curve.setSymbolPen(pg.mkPen(colour))
-                curve.setSymbolBrush(pg.mkBrush(colour))
 
     def set_log_scale(self, on: bool) -> None:
         if self.log_check.isChecked() != on:
@@ -362,4 +363,7 @@ class LivePlots(QWidget):
         legend.clear()
         for name in names:
             legend.addItem(self._curves[name], name)
+        for sample, label in legend.items:
+            sample.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # painted again only when changed
+            label.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self._legend_names[key] = names

@@ -4,8 +4,10 @@ pyqtgraph's auto-range moves the view on every new point, and each move makes th
 regenerate and repaint their ticks and grid: most of a live plot's frame (measured about 45 ms of
 a 50 ms frame for four plots offscreen, against about 5 ms with a steady range). Here the view
 jumps ahead instead (x to half again the data's extent, y with a margin) and moves only when the
-data leaves it or fills too little of it. A pan or zoom by the user stops the following until
-``follow()`` (the Fit button).
+data leaves it or fills too little of it. When the run's length is known (``x_goal``: its last
+step or epoch), x spans the whole run from the start and never moves; a y that is known to lie
+in a span (an accuracy in [0, 1]) always shows that span. A pan or zoom by the user stops the
+following until ``follow()`` (the Fit button).
 """
 
 from __future__ import annotations
@@ -55,11 +57,12 @@ def union(bounds: list[tuple[float, float]]) -> tuple[float, float] | None:
 
 
 class StickyRange:
-    def __init__(self, plot_item, manage_x: bool, y_from_zero: bool = False) -> None:
+    def __init__(self, plot_item, manage_x: bool, y_span: tuple[float, float] | None = None) -> None:
         self.view = plot_item.getViewBox()
         self.view.disableAutoRange()
         self.manage_x = manage_x
-        self.y_from_zero = y_from_zero  # a learning rate is read against zero
+        self.x_goal: float | None = None  # where x will end (the run's length), when known
+        self.y_span = y_span  # always in view: (0, 0) reads a learning rate against zero
         self.following = True
         self.forced = True  # the next update sets the range whatever it is
         self.moves = 0  # view changes made here (each one redraws the axes)
@@ -86,17 +89,19 @@ class StickyRange:
         self.moves += 1
         self.view.setRange(xRange=x_range, yRange=y_range, padding=0)
 
-    @staticmethod
-    def _x_range(x: tuple[float, float], x0: float, x1: float) -> tuple[float, float] | None:
+    def _x_range(self, x: tuple[float, float], x0: float, x1: float) -> tuple[float, float] | None:
         low, high = x
+        if self.x_goal is not None and high <= self.x_goal:
+            wanted = (low, max(self.x_goal, low + 1.0))
+            return None if np.allclose((x0, x1), wanted, rtol=1e-9, atol=0) else wanted
         if low >= x0 and high <= x1 and (high - low) >= SHRINK_BELOW * (x1 - x0):
             return None
         return low, low + max(high - low, 1.0) * X_AHEAD
 
     def _y_range(self, y: tuple[float, float], y0: float, y1: float, log_y: bool) -> tuple[float, float] | None:
         low, high = (np.log10(y[0]), np.log10(y[1])) if log_y else y
-        if self.y_from_zero and not log_y:
-            low = min(low, 0.0)
+        if self.y_span is not None and not log_y:
+            low, high = min(low, self.y_span[0]), max(high, self.y_span[1])
         if low >= y0 and high <= y1 and (high - low) >= SHRINK_BELOW * (y1 - y0):
             return None
         margin = (high - low) * Y_MARGIN if high > low else max(abs(high) * 0.5, 0.5)

@@ -224,7 +224,30 @@ def test_the_view_moves_rarely_as_a_run_grows(plots):
     assert x0 <= 1 and x1 >= 2000
 
 
-def test_a_long_run_keeps_every_point_in_downsampled_clipped_curves(plots):
+def test_a_run_of_known_length_spans_it_from_the_start_and_x_never_moves(plots):
+    plots.start(["default"], classification=True, steps=600, epochs=3)
+    x_view = plots.plot("loss").getPlotItem().getViewBox()
+    for n in range(1, 601):
+        plots.add_steps([step(n, 2.0 / n ** 0.5, lrs=(0.01,), accuracy=min(n / 500, 1.0) if n % 10 == 0 else None)])
+        if n % 5 == 0:
+            plots.refresh()
+        if n == 5:
+            assert x_view.viewRange()[0] == pytest.approx([1, 600])  # the whole run, from its first step
+            x_moves = plots._ranges["loss"].moves
+    assert x_view.viewRange()[0] == pytest.approx([1, 600])
+    assert plots._ranges["loss"].moves - x_moves <= 8  # y only, a few times as the loss falls (120 refreshes)
+    low, high = plots.plot("accuracy").getPlotItem().getViewBox().viewRange()[1]
+    assert low <= 0 and high >= 1  # accuracy on its whole scale
+    assert plots._ranges["accuracy"].moves == 1
+    plots.set_x_axis("epoch")
+    plots.add_epoch(Epoch(1, 200, 1.0, 0.5, 1.1, 0.4, [0.01]))
+    plots.refresh()
+    assert x_view.viewRange()[0] == pytest.approx([1, 3])  # by epoch: the epochs to come
+
+
+def test_a_long_run_keeps_every_point_and_draws_only_what_the_view_can_show(plots, qtbot):
+    plots.show()
+    qtbot.waitExposed(plots)
     plots.start(["a", "b"], classification=True)
     total, chunk = 200_000, 2_000
     for first in range(1, total + 1, chunk):
@@ -237,9 +260,15 @@ def test_a_long_run_keeps_every_point_in_downsampled_clipped_curves(plots):
     assert len(x) == total and x[-1] == total and y[-1] == 1.0 / total
     assert len(plots.history.by_step["step loss"]) == total
     assert len(plots.points("grad norm: b")[0]) == total // 10
-    for name in ("step loss", "lr: a", "grad norm: b"):
-        opts = plots.curve(name).opts
-        assert opts["autoDownsample"] and opts["downsampleMethod"] == "peak" and opts["clipToView"]
+    loss = plots.curve("step loss")
+    redraws = loss.redraws
+    qtbot.waitUntil(lambda: loss.redraws > redraws)  # the view moved to the new data: drawn again ...
+    columns = plots.plot("loss").width()
+    assert 0 < loss.last_redraw_points <= 2 * columns + 2  # ... peak-downsampled to the plot's pixel columns
+    redraws = loss.redraws
+    plots.plot("loss").getPlotItem().setXRange(1000, 1100, padding=0)
+    qtbot.waitUntil(lambda: loss.redraws > redraws)
+    assert loss.last_redraw_points <= 103  # zoomed in: only the points in view (and one each side)
 
 
 def test_a_constant_learning_rate_is_drawn_against_zero_not_filling_the_plot(plots, qtbot):
