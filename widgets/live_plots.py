@@ -5,8 +5,8 @@ widget only draws it. Feeding (``add_steps``, ``add_epoch``) never draws: the ow
 ``refresh()`` from its one redraw timer (<= 30 Hz), and only curves whose series changed since
 the last refresh get ``setData``, on views of the buffers' filled parts. The curves are
 :class:`widgets.live_curve.LiveCurve`: while a plot's view stays, a frame draws only the new
-points; the x range spans the whole run from its start (its length comes with ``start``), so
-the view does not move, and a redraw of a long run is peak-downsampled and clipped to the view.
+points; knowing the run's length (from ``start``), the x range moves a handful of times in a
+whole run (see widgets.plot_range), and a redraw of a long run is peak-downsampled and clipped to the view.
 """
 
 from __future__ import annotations
@@ -187,8 +187,8 @@ class LivePlots(QWidget):
     def start(self, groups: list[str], classification: bool, steps: int | None = None,
               epochs: int | None = None) -> None:
         """Forget the previous run; ``groups`` label the optimizer's param groups. ``steps`` and
-        ``epochs``, the run's length, let x span the whole run from the start: the view then
-        never moves (each move draws every curve and axis again)."""
+        ``epochs``, the run's length, let x grow in a few big moves up to the run's end, not
+        past it (each move draws every curve and axis again)."""
         self._x_goals = {"step": steps, "epoch": epochs}
         self._ranges["loss"].x_goal = steps if self._view == "step" else epochs
         for name, curve in self._curves.items():

@@ -5,7 +5,8 @@ regenerate and repaint their ticks and grid: most of a live plot's frame (measur
 a 50 ms frame for four plots offscreen, against about 5 ms with a steady range). Here the view
 jumps ahead instead (x to half again the data's extent, y with a margin) and moves only when the
 data leaves it or fills too little of it. When the run's length is known (``x_goal``: its last
-step or epoch), x spans the whole run from the start and never moves; a y that is known to lie
+step or epoch), x grows by four times at once, never past the run's end, and never shrinks:
+a handful of moves in a whole run (each one draws every curve and axis again); a y that is known to lie
 in a span (an accuracy in [0, 1]) always shows that span. A pan or zoom by the user stops the
 following until ``follow()`` (the Fit button).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 X_AHEAD = 1.5       # the x range ends at half again the data's extent
+X_AHEAD_TO_GOAL = 4  # with the run's length known: four times the extent, at most to the run's end
 SHRINK_BELOW = 0.3  # a range the data fills less than this much of is tightened
 Y_MARGIN = 0.08
 
@@ -92,8 +94,9 @@ class StickyRange:
     def _x_range(self, x: tuple[float, float], x0: float, x1: float) -> tuple[float, float] | None:
         low, high = x
         if self.x_goal is not None and high <= self.x_goal:
-            wanted = (low, max(self.x_goal, low + 1.0))
-            return None if np.allclose((x0, x1), wanted, rtol=1e-9, atol=0) else wanted
+            if abs(x0 - low) <= 1e-9 * max(abs(low), 1.0) and high <= x1:
+                return None
+            return low, min(max(self.x_goal, low + 1.0), low + max(high - low, 1.0) * X_AHEAD_TO_GOAL)
         if low >= x0 and high <= x1 and (high - low) >= SHRINK_BELOW * (x1 - x0):
             return None
         return low, low + max(high - low, 1.0) * X_AHEAD

@@ -224,18 +224,19 @@ def test_the_view_moves_rarely_as_a_run_grows(plots):
     assert x0 <= 1 and x1 >= 2000
 
 
-def test_a_run_of_known_length_spans_it_from_the_start_and_x_never_moves(plots):
+def test_a_run_of_known_length_grows_x_in_a_few_moves_up_to_its_end(plots):
     plots.start(["default"], classification=True, steps=600, epochs=3)
     x_view = plots.plot("loss").getPlotItem().getViewBox()
+    x_ranges = []
     for n in range(1, 601):
         plots.add_steps([step(n, 2.0 / n ** 0.5, lrs=(0.01,), accuracy=min(n / 500, 1.0) if n % 10 == 0 else None)])
         if n % 5 == 0:
             plots.refresh()
-        if n == 5:
-            assert x_view.viewRange()[0] == pytest.approx([1, 600])  # the whole run, from its first step
-            x_moves = plots._ranges["loss"].moves
-    assert x_view.viewRange()[0] == pytest.approx([1, 600])
-    assert plots._ranges["loss"].moves - x_moves <= 8  # y only, a few times as the loss falls (120 refreshes)
+            x_ranges.append(tuple(round(v, 6) for v in x_view.viewRange()[0]))
+    moves = sorted(set(x_ranges), key=x_ranges.index)
+    assert 2 <= len(moves) <= 4  # of 120 refreshes
+    assert all(later[1] > earlier[1] for earlier, later in zip(moves, moves[1:]))  # x only grows ...
+    assert moves[-1] == (1, 600)  # ... up to the run's last step, not past it
     low, high = plots.plot("accuracy").getPlotItem().getViewBox().viewRange()[1]
     assert low <= 0 and high >= 1  # accuracy on its whole scale
     assert plots._ranges["accuracy"].moves == 1
