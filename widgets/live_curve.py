@@ -13,6 +13,8 @@ The curve needs x to grow (steps, epochs): the part in view is found by bisectio
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -20,6 +22,7 @@ from PySide6.QtGui import QImage, QPainter, QTransform
 from pyqtgraph.graphicsItems.ScatterPlotItem import drawSymbol
 
 POINTS_PER_COLUMN = 2  # beyond this many points per pixel column, a redraw downsamples
+FEW = 64  # up to this many points are drawn as polylines; more as one path built by numpy
 
 
 class LiveCurve(pg.GraphicsObject):
@@ -131,8 +134,12 @@ class LiveCurve(pg.GraphicsObject):
         painter.setRenderHint(QPainter.Antialiasing, self.opts["antialias"])
         painter.setTransform(to_image)
         painter.setPen(self.opts["pen"])
-        if len(x) > 1:
+        if len(x) > FEW:
             painter.drawPath(pg.arrayToQPath(x, y, connect="finite"))
+        else:  # a frame's few new points: cheaper as plain polylines than through numpy
+            for line in _finite_runs(x.tolist(), y.tolist()):
+                if len(line) > 1:
+                    painter.drawPolyline(line)
         if self.opts["symbol"]:
             skip = first_symbol - first
             self._draw_symbols(painter, to_image, x[skip:], y[skip:])
@@ -153,6 +160,17 @@ class LiveCurve(pg.GraphicsObject):
             return y
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(y > 0, np.log10(np.where(y > 0, y, 1.0)), np.nan)
+
+
+def _finite_runs(x: list[float], y: list[float]) -> list[list[QPointF]]:
+    """The points as lines broken wherever x or y is not finite (a NaN loss leaves a gap)."""
+    runs: list[list[QPointF]] = [[]]
+    for px, py in zip(x, y):
+        if math.isfinite(px) and math.isfinite(py):
+            runs[-1].append(QPointF(px, py))
+        elif runs[-1]:
+            runs.append([])
+    return runs
 
 
 def _matrix(transform: QTransform) -> tuple[float, ...]:

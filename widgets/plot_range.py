@@ -13,12 +13,15 @@ following until ``follow()`` (the Fit button).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 X_AHEAD = 1.5       # the x range ends at half again the data's extent
 X_AHEAD_TO_GOAL = 4  # with the run's length known: four times the extent, at most to the run's end
 SHRINK_BELOW = 0.3  # a range the data fills less than this much of is tightened
 Y_MARGIN = 0.08
+FEW = 32  # new points up to this many are looked at in plain Python
 
 
 class DataBounds:
@@ -37,6 +40,17 @@ class DataBounds:
             self.key = key
         new_x, new_y = x[self.done:], y[self.done:]
         self.done = len(x)
+        if len(new_x) <= FEW:  # a frame's few new points: plain Python beats a dozen numpy calls
+            pairs = [(px, py) for px, py in zip(new_x.tolist(), new_y.tolist())
+                     if math.isfinite(px) and math.isfinite(py)]
+            if pairs:
+                xs, ys = [px for px, _ in pairs], [py for _, py in pairs]
+                self.x = min(self.x[0], min(xs)), max(self.x[1], max(xs))
+                self.y = min(self.y[0], min(ys)), max(self.y[1], max(ys))
+                positive = [py for py in ys if py > 0]
+                if positive:
+                    self.y_positive = min(self.y_positive[0], min(positive)), max(self.y_positive[1], max(positive))
+            return
         finite = np.isfinite(new_x) & np.isfinite(new_y)
         if not finite.any():
             return
