@@ -281,3 +281,16 @@ def test_a_constant_learning_rate_is_drawn_against_zero_not_filling_the_plot(plo
     qtbot.waitUntil(lambda: plots.plot("lr").getPlotItem().getViewBox().viewRange()[1][1] < 0.1)
     low, high = plots.plot("lr").getPlotItem().getViewBox().viewRange()[1]
     assert low <= 0 < 0.01 < high < 0.02
+
+
+def test_a_growing_run_adds_points_to_its_curves_without_drawing_them_whole_again(plots, qtbot):
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.start(["default"], classification=False, steps=3000, epochs=1)
+    loss = plots.curve("step loss")
+    for n in range(1, 2001):
+        plots.add_steps([step(n, 2.0 / n ** 0.5, lrs=(0.01,))])
+        if n % 20 == 0:
+            plots.refresh()
+            qtbot.waitUntil(lambda: loss._drawn == n)  # each refresh's points reach the screen
+    assert loss.redraws <= 8  # 100 refreshes: the few whole drawings are the view's few moves
