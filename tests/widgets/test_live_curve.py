@@ -56,7 +56,7 @@ def test_a_curve_fed_a_few_points_at_a_time_looks_like_one_drawn_whole(plot, qtb
     assert curve.redraws == 1  # one whole drawing, then only the new points each time
     grown = pixels(plot)
     curve.setData(x, y)  # not appended: drawn whole again
-    qtbot.waitUntil(lambda: curve.redraws == 2)
+    qtbot.waitUntil(lambda: curve.redraws >= 2)
     whole = pixels(plot)
     drawn = reddish(whole)
     assert drawn.sum() > 300  # a visible curve
@@ -66,10 +66,11 @@ def test_a_curve_fed_a_few_points_at_a_time_looks_like_one_drawn_whole(plot, qtb
 def test_moving_the_view_draws_the_curve_again_at_its_new_place(plot, qtbot):
     curve = add(plot, LiveCurve(pg.mkPen(RED, width=2)))
     curve.setData(np.array([0.0, 100.0]), np.array([0.0, 0.0]))  # a horizontal line at y = 0
-    qtbot.waitUntil(lambda: curve.redraws == 1)
+    qtbot.waitUntil(lambda: curve.redraws >= 1)
     rows = np.flatnonzero(reddish(pixels(plot)).any(axis=1))
+    drawn = curve.redraws
     plot.setRange(yRange=(-0.5, 2.5), padding=0)  # y = 0 is now near the bottom
-    qtbot.waitUntil(lambda: curve.redraws == 2)
+    qtbot.waitUntil(lambda: curve.redraws > drawn)
     moved = np.flatnonzero(reddish(pixels(plot)).any(axis=1))
     height = plot.viewport().height()
     assert abs(rows.mean() - height / 2) < 5 and abs(moved.mean() - height * 5 / 6) < 5
@@ -80,7 +81,7 @@ def test_a_gap_of_nan_is_not_drawn(plot, qtbot):
     x = np.arange(101.0)
     y = np.where((x > 40) & (x < 60), np.nan, 0.0)
     curve.setData(x, y)
-    qtbot.waitUntil(lambda: curve.redraws == 1)
+    qtbot.waitUntil(lambda: curve.redraws >= 1)
     columns = reddish(pixels(plot)).any(axis=0)
     width = plot.viewport().width()
     assert columns[int(width * 0.2)] and columns[int(width * 0.8)] and not columns[int(width * 0.5)]
@@ -89,7 +90,7 @@ def test_a_gap_of_nan_is_not_drawn(plot, qtbot):
 def test_symbols_mark_each_point(plot, qtbot):
     curve = add(plot, LiveCurve(pg.mkPen(RED, width=1), symbol="o", symbol_size=10))
     curve.setData(np.array([20.0, 80.0]), np.array([1.0, -1.0]))
-    qtbot.waitUntil(lambda: curve.redraws == 1)
+    qtbot.waitUntil(lambda: curve.redraws >= 1)
     image = reddish(pixels(plot))
     width, height = plot.viewport().width(), plot.viewport().height()
     for px, py in ((0.2, 1 / 6), (0.8, 5 / 6)):  # the filled disc around each point
@@ -111,7 +112,7 @@ def test_a_view_of_many_points_is_drawn_from_two_per_pixel_column(plot, qtbot):
     curve = add(plot, LiveCurve(pg.mkPen(RED)))
     x = np.linspace(0, 100, 1_000_000)
     curve.setData(x, np.sin(x))
-    qtbot.waitUntil(lambda: curve.redraws == 1)
+    qtbot.waitUntil(lambda: curve.redraws >= 1)
     assert 0 < curve.last_redraw_points <= 2 * plot.viewport().width() + 4
 
 
@@ -131,7 +132,7 @@ def test_the_legend_draws_the_curves_sample(qtbot, plot):
     curve = add(plot, LiveCurve(pg.mkPen(RED, width=2), symbol="o"))
     curve.setData(np.array([10.0, 20.0]), np.array([0.0, 0.5]))
     legend.addItem(curve, "loss")
-    qtbot.waitUntil(lambda: curve.redraws == 1)
+    qtbot.waitUntil(lambda: curve.redraws >= 1)
     sample, label = legend.items[0]
     image = QImage(20, 20, QImage.Format_RGB32)
     image.fill(QColor("white"))
