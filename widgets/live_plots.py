@@ -181,7 +181,11 @@ class LivePlots(QWidget):
         for key, plot in self._plots.items():
             item = plot.getPlotItem()
             item.setLabel("bottom", self._view, color=FOREGROUND, **{"font-size": "9pt"})
-            item.showLabel("bottom", key in self._bottom_row)  # the x label once, under the bottom row
+            bottom = key in self._bottom_row
+            item.showLabel("bottom", bottom)  # the x label once, under the bottom row ...
+            # ... and the x values too (the plot below shows the same): every x move regenerates
+            # the values of each axis that shows them
+            item.getAxis("bottom").setStyle(showValues=bottom)
 
     # The API the training view uses ----------------------------------------------------------------
     def start(self, groups: list[str], classification: bool, steps: int | None = None,

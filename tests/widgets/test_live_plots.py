@@ -122,6 +122,8 @@ def test_by_epoch_shows_one_point_per_epoch_at_the_epoch_number(plots):
     assert xs(plots, "step loss") == [] and not plots.curve("step loss").isVisible()
     assert "step loss" not in plots.legend_names("loss")
     assert plots.plot("loss").getPlotItem().getAxis("bottom").labelText == "epoch"
+    x_values = {key: plots.plot(key).getPlotItem().getAxis("bottom").style["showValues"] for key in ("loss", "lr")}
+    assert x_values == {"loss": False, "lr": True}  # x values once per column, under its bottom plot
     plots.set_x_axis("step")
     assert xs(plots, "train loss") == [3, 6] and len(xs(plots, "step loss")) == 6
 
