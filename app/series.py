@@ -28,10 +28,11 @@ class Series:
 
     ``x`` and ``y`` are read-only views of the filled part: they stay valid (and unchanged)
     after later appends, which may move the data to a larger buffer. ``version`` changes on
-    every edit, so a view can tell whether it must redraw.
+    every edit, so a view can tell whether it must redraw; ``generation`` changes only when the
+    series is cleared, so a view can tell new points added from a series that started over.
     """
 
-    __slots__ = ("_x", "_y", "_n", "version")
+    __slots__ = ("_x", "_y", "_n", "version", "generation")
 
     def __init__(self, capacity: int = INITIAL_CAPACITY) -> None:
         capacity = max(1, int(capacity))
@@ -39,6 +40,7 @@ class Series:
         self._y = np.empty(capacity, dtype=np.float64)
         self._n = 0
         self.version = 0
+        self.generation = 0
 
     def __len__(self) -> int:
         return self._n
@@ -84,6 +86,7 @@ class Series:
         self._y = np.empty(INITIAL_CAPACITY, dtype=np.float64)
         self._n = 0
         self.version += 1
+        self.generation += 1
 
     def _grow(self, needed: int) -> None:
         capacity = len(self._x)

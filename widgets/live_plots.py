@@ -73,7 +73,7 @@ class LivePlots(QWidget):
         self.history = TrainingSeries()
         self._view = "step"
         self._curves: dict[str, LiveCurve] = {}
-        self._drawn: dict[str, tuple[int, int] | None] = {}
+        self._drawn: dict[str, tuple[int, int, int] | None] = {}  # (id, generation, version) drawn
         self._legend_names: dict[str, list[str]] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
         self._bottom_row: set[str] = set()
@@ -231,17 +231,18 @@ class LivePlots(QWidget):
         changed_plots: set[str] = set()
         for name, curve in self._curves.items():
             series = table.get(name)
-            state = None if series is None else (id(series), series.version)
+            state = None if series is None else (id(series), series.generation, series.version)
             if state == self._drawn[name]:
                 continue
-            grown = state is not None and self._drawn[name] is not None and state[0] == self._drawn[name][0]
+            drawn = self._drawn[name]
+            grown = state is not None and drawn is not None and state[:2] == drawn[:2]  # the same points and more
             self._drawn[name] = state
             if series is None or len(series) == 0:
                 curve.setData(x=np.empty(0), y=np.empty(0))
                 curve.setVisible(False)
                 changed_plots.add(plot_of(name))
                 continue
-            curve.setData(x=series.x, y=series.y, appended=grown)  # a series only grows (or is cleared)
+            curve.setData(x=series.x, y=series.y, appended=grown)
             if not curve.isVisible():
                 curve.setVisible(True)
                 changed_plots.add(plot_of(name))

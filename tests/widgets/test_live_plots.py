@@ -296,3 +296,20 @@ def test_a_growing_run_adds_points_to_its_curves_without_drawing_them_whole_agai
             plots.refresh()
             qtbot.waitUntil(lambda: loss._drawn == n)  # each refresh's points reach the screen
     assert loss.redraws <= 8  # 100 refreshes: the few whole drawings are the view's few moves
+
+
+def test_a_series_that_starts_over_is_drawn_whole_not_added_to(plots, qtbot):
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.start(["default"], classification=False, steps=100, epochs=1)
+    plots.add_steps([step(n, 1.0, lrs=(0.01,)) for n in range(1, 11)])
+    plots.refresh()
+    loss = plots.curve("step loss")
+    qtbot.waitUntil(lambda: loss._drawn == 10)
+    redraws = loss.redraws
+    series = plots.history.by_step["step loss"]
+    series.clear()
+    series.extend(range(1, 21), [0.5] * 20)  # more points than before, none of them the old ones
+    plots.refresh()
+    qtbot.waitUntil(lambda: loss.redraws > redraws)
+    assert loss._drawn == 20
