@@ -1,9 +1,10 @@
 """Datasets that need no download, their arguments, and the check of a dataset's JSON.
 
 A project names its data as ``{"name": "spirals", "size": 1000, "noise": 0.2, "seed": 0}``.
-Every generator draws from ``numpy.random.default_rng(seed)`` only, so the same arguments give
-bit-identical samples in any process (the training worker, a DDP rank, a test). The user-file
-kinds (``csv``, ``npz``) are read by :mod:`app.datafiles`.
+The generators themselves are :mod:`app.synthetic` (torch only, and copied as they are into
+exported scripts); the same arguments give bit-identical samples in any process (the training
+worker, a DDP rank, a test, an exported script). The user-file kinds (``csv``, ``npz``) are read
+by :mod:`app.datafiles`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
 
+from app import synthetic
 from app.errors import NNStudioError
-from app.shapes import SHAPE_NAMES, draw_shapes
+from app.synthetic import MARKER_TOKEN, SHAPE_MASKS
+
+SHAPE_NAMES = list(SHAPE_MASKS)
+SHAPE_FORMATS = {"shapes28": (28, 1), "shapes32": (32, 3)}  # side, channels
 
 SEED_LIMIT = 2**63 - 1
 MAX_SIZE = 1_000_000
@@ -173,131 +177,46 @@ def _check(arg: Arg, value: object, where: str) -> object:
 
 
 def _numbers_per_sample(args: dict) -> int:
-    return {"shapes28": 28 * 28, "shapes32": 3 * 32 * 32, "tokens": args.get("length", 1)}.get(args["name"], 2)
+    if args["name"] in SHAPE_FORMATS:
+        side, channels = SHAPE_FORMATS[args["name"]]
+        return channels * side * side
+    return args["length"] if args["name"] == "tokens" else 2
 
 
 def generate(args: dict) -> Samples:
     """The samples of a built-in dataset; ``args`` as returned by :func:`parse_dataset`."""
-    return GENERATORS[args["name"]](args, np.random.default_rng(args["seed"]))
+    function, kwargs = generator_of(args)
+    x, y = function(**kwargs)
+    name = args["name"]
+    task = "regression" if name == "sine" else "classification"
+    classes = args.get("classes", 2) if task == "classification" else None
+    description = DESCRIPTIONS[name].format(name=name, marker=MARKER_TOKEN, **kwargs)
+    return Samples(x, y, task, classes, description, _class_names(name, classes))
 
 
-def _balanced_labels(rng: np.random.Generator, size: int, classes: int) -> np.ndarray:
-    # Equal counts (to within one) rather than i.i.d. draws, so a small set is never lopsided.
-    return rng.permutation(np.arange(size) % classes)
+def generator_of(args: dict) -> tuple[Callable[..., tuple[torch.Tensor, torch.Tensor]], dict]:
+    """The :mod:`app.synthetic` function that makes a built-in dataset, and its keyword arguments."""
+    kwargs = {key: value for key, value in args.items() if key != "name"}
+    if args["name"] in SHAPE_FORMATS:
+        kwargs["side"], kwargs["channels"] = SHAPE_FORMATS[args["name"]]
+        return synthetic.make_shapes, kwargs
+    return getattr(synthetic, f"make_{args['name']}"), kwargs
 
 
-def _points(x: np.ndarray, labels: np.ndarray, classes: int, text: str) -> Samples:
-    return Samples(
-        torch.from_numpy(x.astype(np.float32)), torch.from_numpy(labels.astype(np.int64)),
-        "classification", classes, text,
-    )
+def _class_names(name: str, classes: int | None) -> tuple[str, ...] | None:
+    if name in SHAPE_FORMATS:
+        return tuple(SHAPE_NAMES[:classes])
+    return ("no marker", "marker") if name == "tokens" else None
 
 
-def _spirals(args: dict, rng: np.random.Generator) -> Samples:
-    size, classes, noise = args["size"], args["classes"], args["noise"]
-    labels = _balanced_labels(rng, size, classes)
-    t = rng.uniform(0.0, 1.0, size)
-    # Arms start a little off the centre, where they would otherwise be inseparable.
-    radius = 0.1 + 0.9 * t
-    angle = labels * (2 * math.pi / classes) + 4.0 * t + noise * rng.standard_normal(size)
-    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
-    return _points(x, labels, classes, f"spirals: {size} points, {classes} classes, noise {noise:g}")
-
-
-def _blobs(args: dict, rng: np.random.Generator) -> Samples:
-    size, classes, spread, noise = args["size"], args["classes"], args["spread"], args["noise"]
-    labels = _balanced_labels(rng, size, classes)
-    # Centres evenly on a circle (turned at random), so no two blobs fall on top of each other.
-    turn = rng.uniform(0.0, 2 * math.pi)
-    angles = turn + np.arange(classes) * (2 * math.pi / classes)
-    centres = 3.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    x = centres[labels] + math.hypot(spread, noise) * rng.standard_normal((size, 2))
-    return _points(x, labels, classes, f"blobs: {size} points, {classes} classes, spread {spread:g}, noise {noise:g}")
-
-
-def _moons(args: dict, rng: np.random.Generator) -> Samples:
-    size, noise = args["size"], args["noise"]
-    labels = _balanced_labels(rng, size, 2)
-    t = rng.uniform(0.0, math.pi, size)
-    upper = np.stack([np.cos(t), np.sin(t)], axis=1)
-    lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], axis=1)
-    x = np.where(labels[:, None] == 0, upper, lower) - [0.5, 0.25] + noise * rng.standard_normal((size, 2))
-    return _points(x, labels, 2, f"moons: {size} points, 2 classes, noise {noise:g}")
-
-
-def _xor(args: dict, rng: np.random.Generator) -> Samples:
-    size, noise = args["size"], args["noise"]
-    labels = _balanced_labels(rng, size, 2)
-    magnitude = rng.uniform(0.0, 1.0, (size, 2))
-    first = rng.choice([-1.0, 1.0], size)
-    # Class 0: both coordinates share a sign; class 1: they differ.
-    second = np.where(labels == 0, first, -first)
-    x = magnitude * np.stack([first, second], axis=1) + noise * rng.standard_normal((size, 2))
-    return _points(x, labels, 2, f"xor: {size} points, 2 classes, noise {noise:g}")
-
-
-def _sine(args: dict, rng: np.random.Generator) -> Samples:
-    size, noise = args["size"], args["noise"]
-    x = rng.uniform(-math.pi, math.pi, (size, 1))
-    y = np.sin(x) + noise * rng.standard_normal((size, 1))
-    return Samples(
-        torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32)),
-        "regression", None, f"sine: {size} points, y = sin(x) + noise {noise:g}",
-    )
-
-
-def _shapes(args: dict, rng: np.random.Generator, side: int, channels: int) -> Samples:
-    size, classes, noise = args["size"], args["classes"], args["noise"]
-    labels = _balanced_labels(rng, size, classes)
-    images = draw_shapes(rng, labels, side, channels, noise)
-    return Samples(
-        torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), "classification", classes,
-        f"{args['name']}: {size} images {channels}x{side}x{side}, {classes} classes, noise {noise:g}",
-        tuple(SHAPE_NAMES[:classes]),
-    )
-
-
-PAD_TOKEN = 0
-MARKER_TOKEN = 1
-
-
-def _tokens(args: dict, rng: np.random.Generator) -> Samples:
-    """Sequences of ``length`` token ids; the label is 1 when the marker token appears.
-
-    Ordinary tokens are drawn uniformly from ``2 .. vocab-1``; token 1 is the marker and token 0
-    is never drawn (free for padding). Half the sequences (label 1) have the marker at 1 to 3
-    random positions. An embedding plus a GRU learns this in a few epochs: it only has to
-    remember whether one particular token went by. ``noise`` flips that fraction of labels,
-    so the best reachable accuracy is ``1 - noise``.
-    """
-    size, length, vocab, noise = args["size"], args["length"], args["vocab"], args["noise"]
-    labels = _balanced_labels(rng, size, 2)
-    x = rng.integers(MARKER_TOKEN + 1, vocab, (size, length), dtype=np.int64)
-    positives = np.flatnonzero(labels == 1)
-    count = rng.integers(1, 4, len(positives))
-    # A random order of the positions per row; the first `count` of them get the marker.
-    order = np.argsort(rng.random((len(positives), length)), axis=1)
-    chosen = order[:, :3]
-    keep = np.arange(min(3, length))[None, :] < count[:, None]
-    rows = np.broadcast_to(positives[:, None], chosen.shape)
-    x[rows[keep], chosen[keep]] = MARKER_TOKEN
-    flip = rng.random(size) < noise
-    labels = np.where(flip, 1 - labels, labels)
-    return Samples(
-        torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64)), "classification", 2,
-        f"tokens: {size} sequences of {length}, vocab {vocab}, 2 classes (marker token {MARKER_TOKEN} "
-        f"present or not), label noise {noise:g}",
-        ("no marker", "marker"),
-    )
-
-
-GENERATORS: dict[str, Callable[[dict, np.random.Generator], Samples]] = {
-    "spirals": _spirals,
-    "blobs": _blobs,
-    "moons": _moons,
-    "xor": _xor,
-    "sine": _sine,
-    "shapes28": lambda args, rng: _shapes(args, rng, 28, 1),
-    "shapes32": lambda args, rng: _shapes(args, rng, 32, 3),
-    "tokens": _tokens,
+DESCRIPTIONS = {
+    "spirals": "spirals: {size} points, {classes} classes, noise {noise:g}",
+    "blobs": "blobs: {size} points, {classes} classes, spread {spread:g}, noise {noise:g}",
+    "moons": "moons: {size} points, 2 classes, noise {noise:g}",
+    "xor": "xor: {size} points, 2 classes, noise {noise:g}",
+    "sine": "sine: {size} points, y = sin(x) + noise {noise:g}",
+    "shapes28": "{name}: {size} images {channels}x{side}x{side}, {classes} classes, noise {noise:g}",
+    "shapes32": "{name}: {size} images {channels}x{side}x{side}, {classes} classes, noise {noise:g}",
+    "tokens": "tokens: {size} sequences of {length}, vocab {vocab}, 2 classes "
+              "(marker token {marker} present or not), label noise {noise:g}",
 }

@@ -1,9 +1,10 @@
 """``nnstudio export --code``: a project as one standalone, readable PyTorch script.
 
-The script imports torch (and numpy, for the data) and nothing of nnstudio. It makes the model
-as :func:`app.training.make_model` does (seed, build on the CPU, the init rules, freezing,
-the mode), the optimizer with the same parameter groups as :func:`app.optim.build_optimizer`,
-the scheduler, the data and its split, and runs a plain training loop. Selectors are resolved
+The script imports torch and the standard library and nothing of nnstudio (an .npz reader
+imports numpy, inside the reader: no other script needs it). It makes the model as
+:func:`app.training.make_model` does (seed, build on the CPU, the init rules, freezing, the
+mode), the optimizer with the same parameter groups as :func:`app.optim.build_optimizer`, the
+scheduler, the data and its split, and runs a plain training loop. Selectors are resolved
 here, on a meta-device copy of the network: the script names the parameters they chose.
 Every value taken from the project is written with ``repr``, so a project cannot put code
 into the script.
@@ -109,8 +110,6 @@ def _imports(config: TrainingConfig | None, glue: list[str], pinned: bool) -> st
     lines = ["from __future__ import annotations", ""]
     if modules:
         lines += [f"import {name}" for name in sorted(modules)] + [""]
-    if config is not None:
-        lines.append("import numpy as np")
     return "\n".join(lines + ["import torch", "from torch import nn"])
 
 

@@ -1,7 +1,9 @@
 """Readers of the user's CSV and .npz files, written out for exported scripts.
 
 They read a file the way :mod:`app.datafiles` does (the same columns, the same class ids, the
-same dtypes) without its checks and messages: the app has checked the file already.
+same dtypes) without its checks and messages: the app has checked the file already. The CSV
+reader needs only torch and the ``csv`` module; the .npz reader imports numpy itself, since
+only numpy reads that format, so no other script depends on numpy.
 """
 
 from __future__ import annotations
@@ -14,22 +16,22 @@ def read_csv(path: str) -> tuple[torch.Tensor, torch.Tensor]:
     header, rows = [cell.strip() for cell in rows[0]], rows[1:]
     features = FEATURES if FEATURES is not None else [column for column in header if column != TARGET]
     columns = [header.index(column) for column in features]
-    x = np.array([[float(row[i]) for i in columns] for row in rows], dtype=np.float32).reshape(len(rows), -1)
+    x = torch.tensor([[float(row[i]) for i in columns] for row in rows], dtype=torch.float32)
     cells = [row[header.index(TARGET)].strip() for row in rows]
     if TASK == "regression":
-        y = np.array([[float(cell)] for cell in cells], dtype=np.float32)
-    else:
-        try:
-            y = np.array([int(cell) for cell in cells], dtype=np.int64)  # class ids as written
-        except ValueError:
-            names = sorted(set(cells))  # class names: ids in sorted order
-            y = np.array([names.index(cell) for cell in cells], dtype=np.int64)
-    return torch.from_numpy(x), torch.from_numpy(y)
+        return x, torch.tensor([[float(cell)] for cell in cells], dtype=torch.float32)
+    try:
+        return x, torch.tensor([int(cell) for cell in cells], dtype=torch.int64)  # class ids as written
+    except ValueError:
+        ids = {name: index for index, name in enumerate(sorted(set(cells)))}  # class names: ids in sorted order
+        return x, torch.tensor([ids[cell] for cell in cells], dtype=torch.int64)
 '''
 
 NPZ = '''
 def read_npz(path: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Arrays X_KEY and Y_KEY of the archive (never unpickled), as nnstudio reads them."""
+    import numpy as np  # .npz is numpy's format: only this reader needs numpy, so only it imports it
+
     with np.load(path, allow_pickle=False) as archive:
         x, y = archive[X_KEY], archive[Y_KEY]
     if x.ndim == 1:
@@ -56,7 +58,7 @@ def reader_settings(args: dict, path: str) -> list[str]:
             f"FEATURES = {args['features']!r}  # None: every column but the target",
         ]
     else:
-        lines += [f"X_KEY, Y_KEY = {args['x']!r}, {args['y']!r}", f"X_DTYPE = np.{args['x_dtype']}"]
+        lines += [f"X_KEY, Y_KEY = {args['x']!r}, {args['y']!r}", f"X_DTYPE = {args['x_dtype']!r}"]
     return lines + [f"TASK = {args['task']!r}"]
 
 

@@ -147,7 +147,7 @@ def data_source(config: TrainingConfig) -> str:
         samples = f"read_{name}(path)"
         parameter = "path: str = DATA_FILE"
     else:
-        reader = generator_source(name)
+        reader = generator_source(config.dataset)
         samples = generator_call(config.dataset)
         parameter = ""
     split = SPLIT_AND_BATCHES.substitute(parameter=parameter, samples=samples, stride=SEED_STRIDE).strip("\n")

@@ -101,7 +101,7 @@ class CodePanel(QWidget):
         except Exception as error:  # an exporter bug must not take the window down
             self._show_error(f"{type(error).__name__}: {error}")
             return
-        self.caption.setText(f"A standalone PyTorch script (torch and numpy only): <code>python {name}</code> "
+        self.caption.setText(f"A standalone PyTorch script (torch only): <code>python {name}</code> "
                              "builds and trains the model")
         self.error.setVisible(False)
         self.editor.setVisible(True)

@@ -9,9 +9,8 @@ import torch
 from torch import nn
 
 from app.data import Batches, load_data
-from app.datasets import MARKER_TOKEN, dataset_arguments, dataset_names, generate, parse_dataset
+from app.datasets import MARKER_TOKEN, SHAPE_NAMES, dataset_arguments, dataset_names, generate, parse_dataset
 from app.errors import NNStudioError
-from app.shapes import SHAPE_NAMES
 
 # name -> (sample shape, x dtype, task, classes, y shape per sample)
 EXPECTED = {
@@ -68,6 +67,19 @@ def test_generators_are_deterministic_and_seeded(name):
     first, again, other = make(name, size=300, seed=5), make(name, size=300, seed=5), make(name, size=300, seed=6)
     assert torch.equal(first.x, again.x) and torch.equal(first.y, again.y)
     assert not torch.equal(first.x, other.x)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_samples_do_not_depend_on_the_number_of_threads(name):
+    size = 2000 if name.startswith("shapes") else 50_000  # big enough for torch to split the work
+    threaded = make(name, size=size, seed=3)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        single = make(name, size=size, seed=3)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(threaded.x, single.x) and torch.equal(threaded.y, single.y)
 
 
 @pytest.mark.parametrize("name", [n for n, e in EXPECTED.items() if e[2] == "classification"])

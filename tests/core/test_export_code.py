@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import subprocess
 import sys
@@ -11,10 +12,13 @@ import numpy as np
 import pytest
 import torch
 
+from app import synthetic
 from app.data import load_data
+from app.datasets import parse_dataset
 from app.engine import Engine
 from app.errors import NNStudioError
 from app.export_code import generate_script
+from app.export_datasets import generator_source
 from app.optim import build_optimizer
 from app.project import load_project, parse_project
 from app.training import make_model, optimizer_config, prepare
@@ -73,22 +77,48 @@ def test_the_script_makes_the_examples_model_and_optimizer_bit_for_bit(example, 
     assert not seen["nnstudio_loaded"]
 
 
+def imports_by_scope(text: str) -> dict[str, set[str]]:
+    """The modules imported at the module level ("") and inside each function (by its name)."""
+    scopes: dict[str, set[str]] = {}
+
+    def visit(node: ast.AST, scope: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+                continue
+            if isinstance(child, ast.Import):
+                scopes.setdefault(scope, set()).update(alias.name.split(".")[0] for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                scopes.setdefault(scope, set()).add((child.module or "").split(".")[0])
+            visit(child, scope)
+
+    visit(ast.parse(text), "")
+    return scopes
+
+
 def imported_modules(text: str) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            names.add((node.module or "").split(".")[0])
-    return names
+    return set().union(*imports_by_scope(text).values())
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.nnproj")), ids=lambda p: p.stem)
-def test_the_script_imports_only_torch_numpy_and_the_standard_library(path):
+def test_the_script_imports_only_torch_and_the_standard_library(path):
     text = generate_script(load_project(path))
-    assert imported_modules(text) <= STANDARD_LIBRARY | {"torch", "numpy"}
+    assert imported_modules(text) <= STANDARD_LIBRARY | {"torch"}
     assert "import app" not in text and "nnstudio import" not in text
     assert text.rstrip().endswith('if __name__ == "__main__":\n    main()')
+
+
+@pytest.mark.parametrize("dataset", [
+    {"name": "npz", "path": "arrays.npz"},
+    {"name": "csv", "path": "table.csv", "target": "kind"},
+    *[{"name": name} for name in ("spirals", "blobs", "moons", "xor", "sine", "shapes28", "shapes32", "tokens")],
+], ids=lambda d: d["name"])
+def test_only_an_npz_script_imports_numpy_and_only_inside_its_reader(dataset):
+    training = {**mixed_project()["training"], "dataset": dataset}
+    scopes = imports_by_scope(generate_script(parse_project(mixed_project(training=training))))
+    where = {scope for scope, modules in scopes.items() if "numpy" in modules}
+    assert where == ({"read_npz"} if dataset["name"] == "npz" else set())
+    assert set().union(*scopes.values()) <= STANDARD_LIBRARY | {"torch", "numpy"}
 
 
 def test_every_container_glue_block_init_freeze_mode_and_group_matches_make_model(tmp_path):
@@ -179,10 +209,11 @@ SMALL_DATASETS = [
 ]
 
 
-def assert_same_data(script, project, base_dir, *args):
+def assert_same_data(loaded, project, base_dir):
+    """``loaded``, a script's load_data(), holds the very tensors of the app's split."""
     config = parse_training(project.training)
     data = load_data(config.dataset, config.val_split, base_dir)
-    (x_train, y_train), (x_val, y_val) = script.load_data(*args)
+    (x_train, y_train), (x_val, y_val) = loaded
     expected = (data.x_train, data.y_train, data.x_val, data.y_val)
     for mine, theirs in zip((x_train, y_train, x_val, y_val), expected):
         assert mine.dtype == theirs.dtype and mine.shape == theirs.shape
@@ -194,12 +225,58 @@ def test_every_built_in_dataset_gives_the_same_samples_and_split(dataset, tmp_pa
     training = {**mixed_project()["training"], "dataset": dataset, "val_split": 0.3, "seed": 11}
     project = parse_project(mixed_project(training=training))
     script = import_script(write_script(project, tmp_path), f"data_{dataset['name']}")
-    assert_same_data(script, project, tmp_path)
+    assert_same_data(script.load_data(), project, tmp_path)
+
+
+def test_the_script_carries_app_synthetics_own_definitions_and_only_those_it_needs():
+    spirals = generator_source(parse_dataset({"name": "spirals"}))
+    for needed in (synthetic.make_spirals, synthetic.balanced_labels, synthetic.uniform, synthetic.normal):
+        assert inspect.getsource(needed).rstrip() in spirals
+    assert "SHAPE_MASKS" not in spirals and "def make_blobs" not in spirals and "def draw_shapes" not in spirals
+    shapes = generator_source(parse_dataset({"name": "shapes28"}))
+    for needed in (synthetic.make_shapes, synthetic.draw_shapes, synthetic.box, synthetic.stripes):
+        assert inspect.getsource(needed).rstrip() in shapes
+    assert "\nSHAPE_RADII = " in shapes and "# Each mask takes u, v" in shapes  # constants, with their comments
+    assert "def make_spirals" not in shapes and "def normal" not in shapes
+
+
+def test_app_synthetic_imports_only_what_every_training_script_imports():
+    assert imports_by_scope(inspect.getsource(synthetic)) == {"": {"__future__", "math", "torch"}}
 
 
 def write_csv(folder):
     rows = ["0.1,2,cat,1.5", "", "3e-3,-1,dog,2.5", "7,8,cat,-1", "0.3333333333, 1 ,bird,0"]
     (folder / "table.csv").write_text("a,b,kind,value\n" + "\n".join(rows * 3) + "\n")
+
+
+WITHOUT_NUMPY = """
+import runpy, sys
+sys.modules["numpy"] = None  # `import numpy` fails from here on, as where numpy is not installed
+import torch
+
+for script in sys.argv[1:]:
+    sys.argv = [script, "--epochs", "0"]
+    names = runpy.run_path(script, run_name="__main__")  # main(): the model, the data, no training
+    torch.save(names["load_data"](), script + ".data.pt")
+"""
+
+
+def test_the_scripts_of_built_in_datasets_and_csv_run_without_numpy_and_give_the_apps_data(tmp_path):
+    write_csv(tmp_path)
+    projects, scripts = [], []
+    for dataset in [*SMALL_DATASETS, {"name": "csv", "path": str(tmp_path / "table.csv"), "target": "kind"}]:
+        training = {**mixed_project()["training"], "dataset": dataset, "val_split": 0.3}
+        projects.append(parse_project(mixed_project(training=training)))
+        scripts.append(str(write_script(projects[-1], tmp_path, f"data_{dataset['name']}")))
+    (tmp_path / "without_numpy.py").write_text(WITHOUT_NUMPY)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "without_numpy.py"), *scripts],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("training samples") == len(scripts)
+    for project, script in zip(projects, scripts):  # made in another process: the same tensors all the same
+        assert_same_data(torch.load(script + ".data.pt", weights_only=True), project, tmp_path)
 
 
 @pytest.mark.parametrize("dataset", [
@@ -223,7 +300,7 @@ def test_csv_and_npz_files_are_read_as_the_app_reads_them(dataset, tmp_path):
     project = load_project(project_path)
     script = import_script(write_script(project, tmp_path), "reader")
     assert script.DATA_FILE == str((tmp_path / dataset["path"]).resolve())
-    assert_same_data(script, project, tmp_path)
+    assert_same_data(script.load_data(), project, tmp_path)
 
 
 @pytest.mark.parametrize("scheduler, val_split", [
@@ -265,7 +342,7 @@ def test_project_text_cannot_put_code_into_the_script(tmp_path):
     data["init"]["rules"][2]["select"]["paths"].append("nothing\nimport os")
     project = parse_project(data)
     text = generate_script(project)
-    assert imported_modules(text) <= STANDARD_LIBRARY | {"torch", "numpy"}
+    assert imported_modules(text) <= STANDARD_LIBRARY | {"torch"}
     assert "os" not in {node.id for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Name)}
     script = import_script(write_script(project, tmp_path), "evil")
     assert "import os" in script.__doc__  # harmless text in the docstring
