@@ -30,6 +30,7 @@ from torch import nn
 
 DEFAULT_BINS = 32
 SAMPLE = 512
+NUMPY_FLOATS = (torch.float32, torch.float64)  # others are reduced as float32
 RANGE_MARGIN = 0.25  # the histogram range is the first sample's, widened by this share either side
 
 
@@ -82,6 +83,7 @@ class ProbeSet:
         self._lock = threading.Lock()  # DataParallel runs replicas in threads
         self._ranges: dict[tuple[str, str], tuple[float, float]] = {}
         self._edges: dict[tuple[str, str], np.ndarray] = {}
+        self._layout: _Layout | None = None
         self._modules: dict[str, nn.Module] | None = None
         self._copy = False  # copy at capture time: set where something changes activations in place
         self.missed = 0     # captures lost to an in-place change before ``_copy`` was set
@@ -139,49 +141,43 @@ class ProbeSet:
             self._copy = True
         if not unchanged:
             return []
-        summary, samples = _reduce(h.tensor for h in unchanged)
-        parts = [(h.path, h.kind) for h in unchanged]
-        counts_per_part = np.array([h.tensor.numel() for h in unchanged], dtype=np.float64)
-        keys = list(dict.fromkeys(parts))
-        for i, key in enumerate(parts):
+        parts: dict[tuple[str, str], list[_Reduced]] = {}
+        for h, reduced in zip(unchanged, _reduce([h.tensor for h in unchanged])):
+            parts.setdefault((h.path, h.kind), []).append(reduced)
+        for key, reduced in parts.items():
             if key not in self._ranges:
-                self._set_range(key, summary[i, 2], summary[i, 3], samples[i])
-        index = {key: i for i, key in enumerate(keys)}
-        group = np.array([index[key] for key in parts])
-        sizes = np.array([len(sample) for sample in samples])
-        values = np.concatenate(samples)
-        owner = np.repeat(group, sizes)
-        weight = np.repeat(counts_per_part / sizes, sizes)  # a sampled value stands for this many
-        low = np.array([self._ranges[k][0] for k in keys])
-        scale = np.array([self.bins / (self._ranges[k][1] - self._ranges[k][0]) for k in keys])
-        position = (values - low[owner]) * scale[owner]
-        np.clip(position, 0, self.bins - 1, out=position)  # out of range: the end bins; NaN stays NaN
-        position[np.isnan(position)] = 0
-        bins = position.astype(np.int64) + owner * self.bins
-        hist = np.bincount(bins, weights=weight, minlength=len(keys) * self.bins).reshape(len(keys), self.bins)
-        zeros = np.bincount(owner, weights=weight * (values == 0), minlength=len(keys))
-        counts = np.bincount(group, weights=counts_per_part, minlength=len(keys))
-        means = np.bincount(group, weights=summary[:, 0], minlength=len(keys)) / counts
-        squares = np.bincount(group, weights=summary[:, 1], minlength=len(keys)) / counts
-        stds = np.sqrt(np.maximum(squares - means * means, 0.0) * counts / np.maximum(counts - 1, 1))
-        if len(keys) == len(parts):  # one call per module, the usual case
-            smallest, largest = summary[:, 2], summary[:, 3]
-        else:
-            smallest, largest = np.full(len(keys), np.inf), np.full(len(keys), -np.inf)
-            np.minimum.at(smallest, group, summary[:, 2])
-            np.maximum.at(largest, group, summary[:, 3])
-        zero_fractions = zeros / counts
-        whole = np.rint(hist).astype(np.int64)
+                self._set_range(key, reduced[0])
+        hists, zeros = self._histograms(parts)
         return [
-            ProbeStats(path, kind, step, int(counts[i]), float(means[i]), float(stds[i]), float(smallest[i]),
-                       float(largest[i]), float(zero_fractions[i]), whole[i], self._edges[(path, kind)])
-            for i, (path, kind) in enumerate(keys)
+            _stats(path, kind, step, reduced, hists[i], zeros[i], self._edges[(path, kind)])
+            for i, ((path, kind), reduced) in enumerate(parts.items())
         ]
 
-    def _set_range(self, key: tuple[str, str], low: float, high: float, sample: np.ndarray) -> None:
+    def _histograms(self, parts: dict[tuple[str, str], list["_Reduced"]]) -> tuple[np.ndarray, np.ndarray]:
+        """Per key: the histogram and the number of zeros, estimated from the samples in one numpy pass.
+
+        A sampled value stands for count / len(sample) values of its tensor. The per-value arrays
+        (bin offset, range, weight) are kept while the same tensors come back, as they do step after step.
+        """
+        shape = tuple((key, r.count, len(r.sample)) for key, reduced in parts.items() for r in reduced)
+        if self._layout is None or self._layout.shape != shape:
+            self._layout = _Layout.of(shape, list(parts), self._ranges, self.bins)
+        layout = self._layout
+        values = np.concatenate([r.sample for reduced in parts.values() for r in reduced])
+        position = (values - layout.low) * layout.scale
+        np.fmax(position, 0, out=position)  # below the range: the first bin, and NaN too (fmax drops NaN)
+        np.fmin(position, self.bins - 1, out=position)  # above the range: the last bin
+        bins = position.astype(np.intp)
+        bins += layout.offset
+        hist = np.bincount(bins, weights=layout.weight, minlength=len(parts) * self.bins)
+        zeros = np.bincount(layout.owner, weights=layout.weight * (values == 0), minlength=len(parts))
+        return np.rint(hist).astype(np.int64).reshape(len(parts), self.bins), zeros
+
+    def _set_range(self, key: tuple[str, str], first: "_Reduced") -> None:
         """Fixed for the whole run from the first sample's finite values."""
+        low, high = first.low, first.high
         if not (math.isfinite(low) and math.isfinite(high)):
-            finite = sample[np.isfinite(sample)]
+            finite = first.sample[np.isfinite(first.sample)]
             low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
         span = max(high - low, 1e-6)
         edges = np.linspace(low - RANGE_MARGIN * span, high + RANGE_MARGIN * span, self.bins + 1)
@@ -195,35 +191,87 @@ class ProbeSet:
             self._held.clear()
 
 
-def _reduce(tensors) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Per tensor: sum, sum of squares, min, max (one row each) and an evenly strided sample.
+class _Reduced(NamedTuple):
+    """One tensor in a few numbers: exact count, sum, sum of squares, min and max, and a strided sample."""
 
-    CPU tensors are read in place through numpy, which for the small tensors of a step costs a
+    count: int
+    total: float
+    squares: float
+    low: float
+    high: float
+    sample: np.ndarray
+
+
+def _reduce(tensors: list[torch.Tensor]) -> list[_Reduced]:
+    """CPU tensors are read in place through numpy, which for the small tensors of a step costs a
     fraction of torch's per-op dispatch; tensors on a device are reduced there, and the results
-    of all of them come back in two copies.
-    """
-    rows: list[np.ndarray | None] = []
-    samples: list[np.ndarray | None] = []
+    of all of them come back in two copies."""
+    reduced: list[_Reduced | None] = []
     on_device: list[tuple[int, torch.Tensor, torch.Tensor]] = []
     for i, tensor in enumerate(tensors):
-        x = tensor.reshape(-1)
-        if x.dtype is not torch.float32:
-            x = x.float()
-        stride = max(1, x.numel() // SAMPLE)
-        if x.device.type == "cpu":
-            values = x.numpy()
-            rows.append(np.array([values.sum(), np.vdot(values, values), values.min(), values.max()], np.float64))
-            samples.append(values[::stride])
+        if tensor.dtype not in NUMPY_FLOATS:
+            tensor = tensor.float()
+        stride = max(1, tensor.numel() // SAMPLE)
+        if tensor.device.type == "cpu":
+            values = tensor.numpy().reshape(-1)
+            reduced.append(_Reduced(values.size, float(np.dot(values, _ones(values))), float(np.dot(values, values)),
+                                    float(values.min()), float(values.max()), values[::stride]))
         else:
+            x = tensor.reshape(-1)
             smallest, largest = torch.aminmax(x)
             on_device.append((i, torch.stack([x.sum(), torch.dot(x, x), smallest, largest]), x[::stride]))
-            rows.append(None)
-            samples.append(None)
+            reduced.append(None)
     if on_device:
-        summaries = torch.stack([summary for _, summary, _ in on_device]).double().cpu().numpy()
-        copied = torch.cat([sample for _, _, sample in on_device]).cpu().numpy()
-        offsets = np.cumsum([0] + [len(sample) for _, _, sample in on_device])
-        for j, (i, _, _) in enumerate(on_device):
-            rows[i] = summaries[j]
-            samples[i] = copied[offsets[j]:offsets[j + 1]]
-    return np.stack(rows), samples
+        summaries = torch.stack([summary for _, summary, _ in on_device]).double().cpu().tolist()
+        copied = torch.cat([sample.float() for _, _, sample in on_device]).cpu().numpy()
+        start = 0
+        for (i, _, sample), (total, squares, low, high) in zip(on_device, summaries):
+            reduced[i] = _Reduced(tensors[i].numel(), total, squares, low, high, copied[start:start + len(sample)])
+            start += len(sample)
+    return reduced
+
+
+_ONES: dict[np.dtype, np.ndarray] = {}
+
+
+def _ones(values: np.ndarray) -> np.ndarray:
+    """A vector of ones as long as ``values``, kept between calls: a dot product with it is the sum, in BLAS."""
+    ones = _ONES.get(values.dtype)
+    if ones is None or len(ones) < values.size:
+        ones = _ONES[values.dtype] = np.ones(values.size, values.dtype)
+    return ones[:values.size]
+
+
+class _Layout(NamedTuple):
+    """Where each sampled value of a step goes in the stacked histograms, and what it weighs."""
+
+    shape: tuple
+    low: np.ndarray     # the range's low end, per value
+    scale: np.ndarray   # bins per unit, per value
+    offset: np.ndarray  # the first bin of the value's key in the stacked histograms
+    owner: np.ndarray   # the index of the value's key
+    weight: np.ndarray  # how many values of its tensor a sampled value stands for
+
+    @classmethod
+    def of(cls, shape: tuple, keys: list, ranges: dict, bins: int) -> "_Layout":
+        index = {key: i for i, key in enumerate(keys)}
+        sizes = [size for _, _, size in shape]
+        owner = np.repeat([index[key] for key, _, _ in shape], sizes)
+        low = np.array([ranges[key][0] for key in keys])
+        scale = np.array([bins / (ranges[key][1] - ranges[key][0]) for key in keys])
+        weight = np.repeat([count / size for _, count, size in shape], sizes)
+        return cls(shape, low[owner], scale[owner], owner * bins, owner, weight)
+
+
+def _stats(path: str, kind: str, step: int, parts: list[_Reduced], hist: np.ndarray, zeros: float,
+           edges: np.ndarray) -> ProbeStats:
+    """The calls of one module in one step (usually one) as one set of statistics."""
+    count = sum(r.count for r in parts)
+    mean = sum(r.total for r in parts) / count
+    variance = max(sum(r.squares for r in parts) / count - mean * mean, 0.0)
+    std = math.sqrt(variance * count / max(count - 1, 1))
+    if len(parts) == 1:
+        low, high = parts[0].low, parts[0].high
+    else:  # numpy's min and max, unlike Python's, let a NaN through
+        low, high = float(np.min([r.low for r in parts])), float(np.max([r.high for r in parts]))
+    return ProbeStats(path, kind, step, count, mean, std, low, high, float(zeros) / count, hist, edges)
