@@ -79,11 +79,12 @@ def test_a_project_without_training_section_says_so(nnstudio, tmp_path):
 
 def test_ddp_with_two_processes_ends_with_identical_weights(tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "app", "train", str(SPIRALS),
-         "--ddp", "--epochs", "2", "--out", str(tmp_path)],
+        # --standalone: a free port for the rendezvous, so a second run on the machine cannot clash with this one
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "app", "train",
+         str(SPIRALS), "--ddp", "--epochs", "2", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
-    assert completed.returncode == 0, completed.stderr
+    assert completed.returncode == 0, completed.stdout + completed.stderr
     finished = events(tmp_path)[-1]
     assert finished["event"] == "finished"
     digests = finished["rank_digests"]
