@@ -15,6 +15,7 @@ from app.data import load_data
 from app.errors import NNStudioError
 from app.events import Failed, Finished, Started, Step, Stopped
 from app.live_run import BoundaryUpdate
+from app.optim import assign_groups
 from app.schedulers import parse_scheduler
 from app.training import optimizer_config
 from app.training_section import parse_training
@@ -82,6 +83,7 @@ class TrainingPanel(QWidget):
         controller.evaluated.connect(self._show_evaluation)
         session.changed.connect(self._on_changed)
         session.projectReplaced.connect(self._on_replaced)
+        session.analysed.connect(self._show_optimizer)  # the groups depend on the network
         self._show_state("idle")
         self._show_optimizer()
         self._preview_timer.start()
@@ -235,7 +237,11 @@ class TrainingPanel(QWidget):
             self.optimizer_line.setText(f"Optimizer: {error}")
             return
         hyper = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.defaults.items())
-        groups = f" · {len(config.groups) + 1} parameter groups" if config.groups else ""
+        groups = ""
+        model = self.session.meta_model
+        if config.groups and model is not None:  # the groups torch builds: an empty default group is left out
+            count = sum(1 for names in assign_groups(model, config).names if names)
+            groups = f" · {count} parameter group{'' if count == 1 else 's'}"
         schedule = f" · {scheduler.type}" if scheduler is not None else " · no scheduler"
         self.optimizer_line.setText(f"Optimizer: {config.type}({hyper}){groups}{schedule} (Optimizer tab to change)")
 

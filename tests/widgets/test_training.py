@@ -243,3 +243,23 @@ def test_switching_to_eval_after_training_keeps_the_trained_weights(qtbot, windo
     model = session.model()
     assert not model.training and session.weights_unsaved
     assert all(torch.equal(trained[k], v) for k, v in model.state_dict().items())
+
+
+def test_the_optimizer_line_counts_the_groups_torch_builds(qtbot, window):
+    path = EXAMPLES / "cnn.nnproj"
+    session = Session(load_project(path), path)
+    win = window(session)
+    line = win.training.panel.optimizer_line
+    # features and classifier take every parameter: torch builds two groups, no empty default group
+    assert "· 2 parameter groups" in line.text()
+    optimizer = copy.deepcopy(session.project.optimizer)
+    optimizer["groups"] = [{"select": "features.0"}, {"select": "features"}, {"select": "unknown"}]
+    assert session.execute(SetSection("optimizer", optimizer, "three groups"))
+    # features.0, the rest of features, and the default for the classifier; "unknown" matches nothing
+    qtbot.waitUntil(lambda: "· 3 parameter groups" in line.text())
+    optimizer["groups"] = [{"select": "*"}]
+    assert session.execute(SetSection("optimizer", optimizer, "all in one"))
+    qtbot.waitUntil(lambda: "· 1 parameter group ·" in line.text())
+    session.undo()
+    session.undo()
+    qtbot.waitUntil(lambda: "· 2 parameter groups" in line.text())
