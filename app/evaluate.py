@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from app.data import Data
+from app.numpy_view import numpy_view
 
 
 @dataclass
@@ -27,7 +29,11 @@ class Evaluation:
 def accuracy(output: torch.Tensor, target: torch.Tensor) -> float | None:
     if not isinstance(output, torch.Tensor) or output.dim() < 2 or target.dtype != torch.int64:
         return None
-    return (output.argmax(dim=1) == target).sum().item() / len(target)
+    scores, labels = numpy_view(output.detach()), numpy_view(target, (torch.int64,))
+    if scores is not None and labels is not None:  # on a CPU numpy is several times cheaper here
+        hits = scores.argmax(axis=1) == labels
+        return np.count_nonzero(hits) / hits.size
+    return (output.argmax(dim=1) == target).float().mean().item()
 
 
 class Totals:

@@ -12,11 +12,13 @@ import inspect
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn, optim
 
 from app.errors import NNStudioError
 from app.jsoncheck import object_with, one_of
+from app.numpy_view import numpy_view
 from app.selectors import Selector, named_parameters_with_owner, parse_selector
 
 OPTIMIZERS: dict[str, type[optim.Optimizer]] = {
@@ -158,12 +160,17 @@ def group_labels(config: OptimizerConfig, assignment: GroupAssignment) -> list[s
 
 def grad_norms(optimizer: optim.Optimizer) -> list[float]:
     """The L2 norm of the gradients of each param group (0 where no gradient yet)."""
-    norms = []
-    for group in optimizer.param_groups:
-        grads = [p.grad for p in group["params"] if p.grad is not None]
-        if not grads:
-            norms.append(0.0)
-            continue
-        per_tensor = torch._foreach_norm(grads)
-        norms.append(float(torch.linalg.vector_norm(torch.stack(per_tensor))))
-    return norms
+    return [_norm([p.grad for p in group["params"] if p.grad is not None]) for group in optimizer.param_groups]
+
+
+def _norm(grads: list[torch.Tensor]) -> float:
+    if not grads:
+        return 0.0
+    arrays = [numpy_view(g) for g in grads]
+    if any(a is None for a in arrays):  # on a device
+        return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+    flat = [a.reshape(-1) for a in arrays]  # dense CPU gradients: one BLAS dot product each
+    squares = sum(float(np.dot(v, v)) for v in flat)
+    if not math.isfinite(squares):  # NaN, inf, or float32 squares past 3.4e38: count again in float64
+        squares = sum(float(np.dot(w, w)) for w in (v.astype(np.float64) for v in flat))
+    return math.sqrt(squares)

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torch import nn, optim
@@ -102,3 +104,34 @@ def test_a_type_that_is_not_a_string_is_refused_by_name():
         with pytest.raises(NNStudioError) as caught:
             parse(data)
         assert caught.value.where == where and "must be one of" in caught.value.message
+
+
+def _sgd_with_grads(*grads: torch.Tensor) -> torch.optim.Optimizer:
+    params = [nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for param, grad in zip(params, grads):
+        param.grad = grad
+    return torch.optim.SGD(params, lr=0.1)
+
+
+def test_gradient_norms_match_torchs_norm_in_float32_and_float64():
+    generator = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        grads = [torch.randn(300, 70, generator=generator, dtype=dtype), torch.randn(70, generator=generator, dtype=dtype)]
+        expected = float(torch.cat([g.reshape(-1) for g in grads]).double().norm())
+        assert grad_norms(_sgd_with_grads(*grads)) == [pytest.approx(expected, rel=1e-5)]
+
+
+def test_a_large_but_finite_gradient_has_a_finite_norm():
+    # Squares past float32's 3.4e38 must not read as an exploding gradient: the run would stop.
+    huge = torch.full((4,), 1e20)
+    assert grad_norms(_sgd_with_grads(huge)) == [pytest.approx(2e20, rel=1e-5)]
+
+
+def test_a_nan_or_inf_gradient_has_a_non_finite_norm():
+    assert math.isnan(grad_norms(_sgd_with_grads(torch.tensor([1.0, float("nan")])))[0])
+    assert grad_norms(_sgd_with_grads(torch.tensor([1.0, float("inf")])))[0] == float("inf")
+
+
+def test_a_transposed_gradient_is_read_whole():
+    grad = torch.arange(12.0).reshape(3, 4).t()  # a transposed view
+    assert grad_norms(_sgd_with_grads(grad)) == [pytest.approx(float(torch.arange(12.0).norm()))]
