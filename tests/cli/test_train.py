@@ -4,8 +4,12 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import torch
 from safetensors.torch import load_file
+
+from app.project import load_project
+from app.training import make_model
 
 from tests.cli.conftest import EXAMPLES, ROOT
 
@@ -66,6 +70,16 @@ def test_a_missing_device_is_a_clear_error(nnstudio, tmp_path):
     assert result.code == 2
     assert "cuda:3 is not available" in result.err and "devices here: cpu" in result.err
     assert "Traceback" not in result.err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("device", ["cuda:0", "dp:0"])
+def test_train_on_the_gpu_writes_weights_with_the_networks_own_names(nnstudio, tmp_path, device):
+    result = nnstudio("train", SPIRALS, "--epochs", "1", "--device", device, "--out", tmp_path)
+    assert result.code == 0, result.err
+    assert events(tmp_path)[-1]["event"] == "finished"
+    weights = load_file(str(tmp_path / "weights.safetensors"))
+    assert weights.keys() == make_model(load_project(SPIRALS)).state_dict().keys()  # no "module." prefix
 
 
 def test_a_project_without_training_section_says_so(nnstudio, tmp_path):
