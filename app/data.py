@@ -114,6 +114,11 @@ class Batches:
         per_rank = self._total // self.world_size
         return math.ceil(per_rank / self.batch_size)
 
+    @property
+    def samples(self) -> int:
+        """Samples in an epoch, all ranks together (a rank's share of a short dataset wraps round)."""
+        return self._total
+
     def epoch(self, epoch: int, skip: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
         """The batches of one epoch for this rank, leaving out the first ``skip``."""
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:

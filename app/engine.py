@@ -47,6 +47,7 @@ class Engine:
         self.epoch = 0
         self.batch = 0
         self._last_input: torch.Tensor | None = None  # the batch in flight, to explain a failure
+        self._snapshot: list | None = None  # the probe statistics of the step just taken, where sampled
         self._backup = _BufferBackup(setup.core)
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -89,7 +90,7 @@ class Engine:
         else:
             torch.manual_seed(s.config.seed)  # dropout and friends: the same in every run
         yield Started(s.config.epochs, len(s.batches), self.epoch, self.step, str(s.device), list(s.groups),
-                      len(s.batches.indices(0)) * s.world_size)
+                      s.batches.samples)
         clock = _ActiveClock()
         for epoch in range(self.epoch, s.config.epochs):
             self.epoch = epoch
@@ -107,8 +108,8 @@ class Engine:
                     return
                 self.batch = batch + 1
                 yield event
-                if self.probes is not None and self.probes.is_sampled(self.step):
-                    yield ProbeSnapshot(self.step, self.probes.collect(self.step))
+                if self._snapshot is not None:
+                    yield ProbeSnapshot(self.step, self._snapshot)
             self.epoch, self.batch = epoch + 1, 0
             yield self._end_of_epoch(epoch, totals)
             if self.checkpoint_dir is not None and (epoch + 1) % self.checkpoint_every == 0:
@@ -120,7 +121,8 @@ class Engine:
         self._last_input = x
         if x.device != s.device:
             x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
-        if self.probes is not None and self.probes.is_sampled(self.step + 1):  # steps count from 1
+        sampled = self.probes is not None and self.probes.is_sampled(self.step + 1)  # steps count from 1
+        if sampled:
             self.probes.attach()
         buffers = self._backup.save()  # a step that is not taken must not leave NaN running stats
         # Before the forward, as in a hand-written loop: the old gradients are freed before the
@@ -140,6 +142,9 @@ class Engine:
             norms = grad_norms(s.optimizer)
             if not all(math.isfinite(n) for n in norms):
                 return self._nonfinite("a gradient is not finite", buffers)
+        # Read with the metrics, before the optimizer step: right after a training step the first
+        # numpy calls cost several times what the next ones do, so one burst costs less than two
+        self._snapshot = self.probes.collect(self.step + 1) if sampled else None
         s.optimizer.step()
         if s.scheduler is not None and s.scheduler_config.per_batch:
             s.scheduler.step()

@@ -28,9 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from app.numpy_view import NUMPY_FLOATS, numpy_view  # other dtypes are reduced as float32
+
 DEFAULT_BINS = 32
 SAMPLE = 512
-NUMPY_FLOATS = (torch.float32, torch.float64)  # others are reduced as float32
 RANGE_MARGIN = 0.25  # the histogram range is the first sample's, widened by this share either side
 
 
@@ -212,10 +213,12 @@ def _reduce(tensors: list[torch.Tensor]) -> list[_Reduced]:
         if tensor.dtype not in NUMPY_FLOATS:
             tensor = tensor.float()
         stride = max(1, tensor.numel() // SAMPLE)
-        if tensor.device.type == "cpu":
-            values = tensor.numpy().reshape(-1)
+        values = numpy_view(tensor)
+        if values is not None:
+            values = values.reshape(-1)
+            # argmin / argmax take a lighter path through numpy than min / max (a NaN wins either way)
             reduced.append(_Reduced(values.size, float(np.dot(values, _ones(values))), float(np.dot(values, values)),
-                                    float(values.min()), float(values.max()), values[::stride]))
+                                    float(values[values.argmin()]), float(values[values.argmax()]), values[::stride]))
         else:
             x = tensor.reshape(-1)
             smallest, largest = torch.aminmax(x)

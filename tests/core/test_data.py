@@ -295,6 +295,7 @@ def test_two_ranks_take_disjoint_slices_of_each_global_batch(count):
             assert not set(first[step]) & set(second[step])
             assert sorted(first[step] + second[step]) == sorted(global_batch)
     assert set(sum(first + second, [])) == set(range(count))
+    assert ranks[0].samples == len(sum(first + second, []))  # what a run's Started reports
 
 
 def test_two_ranks_with_drop_last_never_share_a_sample():
@@ -302,6 +303,7 @@ def test_two_ranks_with_drop_last_never_share_a_sample():
     ranks = [Batches(x, y, 10, shuffle=True, seed=5, rank=r, world_size=2, drop_last=True) for r in range(2)]
     first, second = sum(batch_ids(ranks[0].epoch(0)), []), sum(batch_ids(ranks[1].epoch(0)), [])
     assert len(first) == len(second) == 50 and not set(first) & set(second)
+    assert ranks[1].samples == 100
 
 
 @pytest.mark.parametrize(
