@@ -15,7 +15,7 @@ from typing import Sequence
 from app.errors import NNStudioError
 
 EXIT_ERROR = 2
-COMMANDS = ("summary", "validate", "train", "bench", "import", "weights", "export")
+COMMANDS = ("summary", "validate", "train", "devices", "bench", "import", "weights", "export")
 
 
 class CommandError(NNStudioError):
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue exactly from a checkpoint (.json)")
     train.add_argument("--ddp", action="store_true", help="DistributedDataParallel; launch with torchrun")
     train.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard event files to DIR")
+
+    devices = commands.add_parser("devices", help="the devices this machine offers to --device, with name and memory")
+    devices.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     from app.import_command import add_import_parser
     from app.weights_command import add_weights_parser
@@ -107,6 +110,8 @@ def _dispatch(argv: list[str]) -> int:
             return run_train(args)
         if args.command == "validate":
             return _validate(args.project)
+        if args.command == "devices":
+            return _devices(args.json)
         if args.command == "bench":
             return _bench(args.what)
         if args.command == "import":
@@ -130,6 +135,25 @@ def _validate(path: str) -> int:
 
     project = load_project(path)
     print(f"{path}: valid ({project.name}, {sum(1 for _ in project.network.walk())} modules)")
+    return 0
+
+
+def _devices(as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from app.devices import discover
+
+    found = discover()
+    if as_json:
+        print(json.dumps({"devices": [asdict(device) for device in found]}))
+        return 0
+    width = max(len(device.id) for device in found)
+    for device in found:
+        memory = f"  {device.memory_bytes / 2**30:.1f} GiB" if device.memory_bytes else ""
+        print(f"{device.id:<{width}}  {device.name}{memory}")
+    cuda = [device.id.removeprefix("cuda:") for device in found if device.id.startswith("cuda:")]
+    if cuda:
+        print(f"DataParallel over them: --device dp:{','.join(cuda)}")
     return 0
 
 
