@@ -170,7 +170,8 @@ def _norm(grads: list[torch.Tensor]) -> float:
     if any(a is None for a in arrays):  # on a device
         return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
     flat = [a.reshape(-1) for a in arrays]  # dense CPU gradients: one BLAS dot product each
-    squares = sum(float(np.dot(v, v)) for v in flat)
+    with np.errstate(over="ignore"):  # an overflow is handled below, not worth a warning
+        squares = sum(float(np.dot(v, v)) for v in flat)
     if not math.isfinite(squares):  # NaN, inf, or float32 squares past 3.4e38: count again in float64
         squares = sum(float(np.dot(w, w)) for w in (v.astype(np.float64) for v in flat))
     return math.sqrt(squares)
