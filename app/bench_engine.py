@@ -5,7 +5,8 @@ on its own data; both batch 64) three loops run the same steps from the same wei
 one step each in a turning order, each timed on its own steps only, so that a busy shared
 machine slows all of them alike: ``plain`` (zero_grad, forward, loss,
 backward, step, loss.item()), ``engine`` (the project's engine, no probes) and ``engine_probes``
-(probes on every leaf module every 10 steps). Each figure is the median of the rounds.
+(probes on every leaf module every 10 steps). Each figure is the median of the rounds;
+``ratio_probes_rounds`` lists each round's own ratio, to show the spread.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def bench_model(name: str, project: Project, data: Data, rounds: int) -> dict:
         "engine_probes_samples_per_s": round(medians["engine_probes"], 1),
         "ratio_engine": round(medians["engine"] / medians["plain"], 3),
         "ratio_probes": round(medians["engine_probes"] / medians["plain"], 3),
+        # each round's own ratio: how far one round is from the next on this machine
+        "ratio_probes_rounds": [round(p / q, 3) for p, q in zip(results["engine_probes"], results["plain"])],
     }
 
 
