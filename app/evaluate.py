@@ -32,7 +32,7 @@ def accuracy(output: torch.Tensor, target: torch.Tensor) -> float | None:
     scores, labels = numpy_view(output.detach()), numpy_view(target, (torch.int64,))
     if scores is not None and labels is not None:  # on a CPU numpy is several times cheaper here
         hits = scores.argmax(axis=1) == labels
-        return np.count_nonzero(hits) / hits.size
+        return int(np.count_nonzero(hits)) / hits.size
     return (output.argmax(dim=1) == target).float().mean().item()
 
 
