@@ -142,8 +142,8 @@ class Engine:
             norms = grad_norms(s.optimizer)
             if not all(math.isfinite(n) for n in norms):
                 return self._nonfinite("a gradient is not finite", buffers)
-        # Read with the metrics, before the optimizer step: right after a training step the first
-        # numpy calls cost several times what the next ones do, so one burst costs less than two
+        # Read with the metrics, before the optimizer step: the values are the forward pass's, and
+        # the sampled step's numpy work comes in one run instead of two (no measurable gain alone)
         self._snapshot = self.probes.collect(self.step + 1) if sampled else None
         s.optimizer.step()
         if s.scheduler is not None and s.scheduler_config.per_batch:

@@ -1,7 +1,7 @@
 """Read a CPU tensor in place through numpy, where that is allowed.
 
-Right after a training step a torch op on a small tensor costs tens of microseconds of dispatch
-and thread hand-off on a CPU; numpy's reductions and BLAS dot products cost a few. Metrics and
+Right after a training step, measured on a 2-core CPU, a small torch op cost about 40 us and a
+numpy reduction or BLAS dot product 7 to 12 us (the first of them 25 to 55 us). Metrics and
 probes use this for what they read every few steps; tensors on a device keep torch's path.
 """
 
