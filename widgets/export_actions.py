@@ -1,7 +1,7 @@
 """File > Export (Python script, ONNX, weights) and File > Import (weights, a Python model).
 
-Each action asks for a file, calls the core (:mod:`app.export_code`, :mod:`app.export_onnx`,
-:mod:`app.weights`, :mod:`app.weights_import`, :mod:`app.import_model`), says what it wrote in
+Each action asks for a file, calls the core (:mod:`app.interop.script`, :mod:`app.interop.onnx_export`,
+:mod:`app.project.weights`, :mod:`app.interop.weights_import`, :mod:`app.interop.python_import`), says what it wrote in
 the status bar and shows any error in a message box; a failed import changes nothing. Weights
 come from the session's model, so trained values are exported and imported values are what a
 Save writes. The ONNX export takes seconds, so it runs off the GUI thread on copies.
@@ -18,14 +18,14 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMenu, QMessageBox, QWidget
 
-from app import export_onnx as onnx_export
+from app.interop import onnx_export
 from app.atomic import write_all_atomic
 from app.errors import NNStudioError
-from app.export_code import generate_script
-from app.weights import prepare_tensors, write_files, writer
-from app.weights_import import apply_weights, check_weights, read_weights_file
+from app.interop.script import generate_script
+from app.project.weights import prepare_tensors, write_files, writer
+from app.interop.weights_import import apply_weights, check_weights, read_weights_file
 from widgets.session import Session
-from widgets.training_controller import FunctionThread
+from widgets.threads import FunctionThread
 
 WEIGHTS_FILTER = "safetensors (*.safetensors);;All files (*)"
 
@@ -197,7 +197,7 @@ class ExportActions(QObject):
 
     def import_python(self) -> bool:
         """Import FILE.py:NAME (runs its code) as a new, editable project."""
-        from app.import_model import import_project
+        from app.interop.python_import import import_project
 
         target, ok = QInputDialog.getText(
             self.window, "Import a Python model as a new project",
@@ -226,7 +226,7 @@ class ExportActions(QObject):
             return False
         self.session.replace(result.project, None)
         if result.state_dict is not None:
-            from app.training import make_model
+            from app.training.prepare import make_model
 
             model = make_model(result.project)  # freeze and mode as the project says
             model.load_state_dict(result.state_dict)

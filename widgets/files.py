@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox
 
 from app.errors import NNStudioError
-from app.inputs import InputSpec, parse_shape_text
+from app.network.inputs import InputSpec, parse_shape_text
 from widgets.session import new_project
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -85,9 +85,9 @@ class FileActions:
 
     def open_python(self, target: str) -> bool:
         """Import a user's nn.Module (runs their code); editable when made of catalog types."""
-        from app.project import Project
-        from app.recover import spec_from_module
-        from app.usermodel import load_user_model
+        from app.project.project_file import Project
+        from app.network.recover import spec_from_module
+        from app.network.usermodel import load_user_model
 
         if not self.maybe_save("opening a Python model"):
             return False
@@ -107,7 +107,7 @@ class FileActions:
         return True
 
     def inspect(self, target: str, model, reason: str) -> None:
-        from widgets.inspect_dialog import InspectDialog
+        from widgets.inspect.model_dialog import InspectDialog
 
         text, ok = QInputDialog.getText(
             self.window, "Input shape", "Input shape for the summary, e.g. 2,3,32,32 (empty: none)",

@@ -14,12 +14,12 @@ def launch(project: str | None, screenshot: str | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed for a screenshot
     from PySide6.QtWidgets import QApplication
 
-    from app.project import load_project
+    from app.project.project_file import load_project
     from widgets.main_window import MainWindow
     from widgets.session import Session
-    from widgets.torch_threads import serial_gui_thread
+    from widgets.threads import serial_gui_thread
 
-    serial_gui_thread()  # before any torch work on this thread: see widgets.torch_threads
+    serial_gui_thread()  # before any torch work on this thread: see widgets.threads
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("nnstudio")
     app.setApplicationName("nnstudio")
@@ -32,7 +32,7 @@ def launch(project: str | None, screenshot: str | None = None) -> int:
 
 
 def bench_tree() -> dict:
-    from widgets.bench_tree import bench_tree as measure
+    from widgets.bench.tree import bench_tree as measure
 
     return measure()
 
@@ -52,6 +52,6 @@ def save_screenshot(app, window, path: Path) -> int:
 
 
 def bench_gui() -> dict:
-    from widgets.bench_gui import bench_gui as measure
+    from widgets.bench.gui import bench_gui as measure
 
     return measure()

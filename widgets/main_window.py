@@ -12,22 +12,22 @@ from PySide6.QtWidgets import (
     QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea, QTabWidget, QWidget,
 )
 
-from widgets.code_panel import CodePanel
-from widgets.diagram import DiagramView
+from widgets.inspect.code_panel import CodePanel
+from widgets.network.diagram import DiagramView
 from widgets.export_actions import ExportActions
 from widgets.files import FileActions
-from widgets.init_panel import InitPanel
-from widgets.internals_panel import InternalsPanel
-from widgets.mode_device import DevicePicker, ModeToggle
-from widgets.network_view import NetworkView
-from widgets.optimizer_panel import OptimizerPanel
-from widgets.palette import LayerPalette
-from widgets.parameters_panel import ParametersPanel
-from widgets.properties import PropertiesPanel
+from widgets.setup.init_panel import InitPanel
+from widgets.inspect.internals_panel import InternalsPanel
+from widgets.setup.mode_device import DevicePicker, ModeToggle
+from widgets.network.tree_view import NetworkView
+from widgets.setup.optimizer_panel import OptimizerPanel
+from widgets.network.palette import LayerPalette
+from widgets.inspect.parameters_panel import ParametersPanel
+from widgets.network.properties import PropertiesPanel
 from widgets.session import Session
 from widgets.style import apply_style
-from widgets.summary_panel import SummaryPanel
-from widgets.training_view import TrainingView
+from widgets.inspect.summary_panel import SummaryPanel
+from widgets.training.view import TrainingView
 
 DEFAULT_SIZE = (1500, 950)
 
@@ -219,6 +219,6 @@ class MainWindow(QMainWindow):
 
 
 def _shape(shape) -> str:
-    from app.report import format_shape
+    from app.network.report import format_shape
 
     return format_shape(shape)

@@ -17,15 +17,16 @@ from typing import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 from torch import nn
 
-from app.analysis import Analysis, analyse
-from app.build import build
-from app.document import Changed, Document
-from app.errors import NNStudioError
-from app.lint import LintWarning, lint
-from app.project import Project, load_project, save_project
-from app.modes import apply_mode, parse_mode
-from app.training import apply_freeze
-from app.spec import Node, container
+from app.network.analysis import Analysis, analyse
+from app.network.build import build
+from app.project.document import Changed, Document
+from app.errors import EditError, NNStudioError
+from app.network.lint import LintWarning, lint
+from app.project.section_commands import SetSection
+from app.project.project_file import Project, load_project, save_project
+from app.setup.modes import apply_mode, parse_mode
+from app.training.prepare import apply_freeze
+from app.network.spec import Node, container
 
 UNTITLED = "untitled"
 LIVE_SECTIONS = ("mode", "probes")  # what may change while a run holds the network
@@ -51,13 +52,13 @@ def module_path_of(network: Node, json_path: str) -> str | None:
 
 
 def _input(shape: list[int]):
-    from app.inputs import InputSpec
+    from app.network.inputs import InputSpec
 
     return InputSpec(shape)
 
 
 class Session(QObject):
-    changed = Signal(object)        # an app.document.Changed, after every do / undo / redo / save
+    changed = Signal(object)        # an app.project.document.Changed, after every do / undo / redo / save
     analysed = Signal()             # the analysis, problems and warnings are fresh
     projectReplaced = Signal()      # New / Open: every view starts over
     selectionChanged = Signal(str)  # a module path ("" is the root)
@@ -138,6 +139,31 @@ class Session(QObject):
             raise NNStudioError(f"the network cannot change now: {self.busy_reason}", "edit")
         return self.document.execute(command)
 
+    def mode_section(self) -> dict:
+        """The project's mode section, complete: ``{"training": ..., "overrides": {...}}``."""
+        mode = self.project.mode or {}
+        return {"training": mode.get("training", True), "overrides": dict(mode.get("overrides", {}))}
+
+    def set_mode_override(self, path: str, value: bool | None) -> bool:
+        """Pin the module at ``path`` to train (True) or eval (False), or let it inherit (None).
+
+        One undoable edit; a path that is not a module of the network raises EditError."""
+        mode = self.mode_section()
+        if value is None:
+            mode["overrides"].pop(path, None)
+        else:
+            try:
+                modules = dict(build(self.network, device="meta").named_modules())
+            except NNStudioError as error:
+                raise EditError(f"the network cannot be built: {error.message}", error.where) from error
+            if path not in modules:
+                raise EditError(f"no module {path!r} in the network", f"mode.overrides.{path}")
+            mode["overrides"][path] = bool(value)
+        if mode == self.mode_section():
+            return False
+        what = "inherit" if value is None else ("train" if value else "eval")
+        return self.execute(SetSection("mode", mode, f"{path or 'root'} {what} mode"))
+
     def undo(self) -> None:
         if self.document.undo_stack.can_undo:
             self.document.undo()
@@ -186,7 +212,7 @@ class Session(QObject):
         """The real model on the CPU (init rules, seed, saved weights, freeze, mode), built once
         per network; None when the network cannot be built."""
         if self._model is None:
-            from app.training import make_model
+            from app.training.prepare import make_model
 
             try:
                 self._model = make_model(self.project)

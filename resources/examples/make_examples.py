@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.inputs import InputSpec
-from app.project import Project, parse_project, save_project
-from app.spec import container, layer
+from app.network.inputs import InputSpec
+from app.project.project_file import Project, parse_project, save_project
+from app.network.spec import container, layer
 
 HERE = Path(__file__).resolve().parent
 

@@ -6,9 +6,9 @@ import types
 
 import pytest
 
-from app.document import Document
+from app.project.document import Document
 from app.errors import EditError
-from app.spec import Node, container, layer
+from app.network.spec import Node, container, layer
 
 
 def seed() -> Node:

@@ -1,7 +1,7 @@
 """Shared helpers for driving the training engine in tests."""
 
-from app.engine import Engine
-from app.events import Step
+from app.training.engine import Engine
+from app.training.events import Step
 
 
 def run_until_step(engine: Engine, k: int) -> list:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from app.errors import NNStudioError
-from app.inputs import InputSpec
-from app.project import Project, load_project, parse_project
-from app.spec import container, layer
+from app.network.inputs import InputSpec
+from app.project.project_file import Project, load_project, parse_project
+from app.network.spec import container, layer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.nnproj"))

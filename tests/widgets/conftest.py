@@ -7,7 +7,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 
-from app.project import load_project  # noqa: E402
+from app.project.project_file import load_project  # noqa: E402
 from tests.cli.conftest import EXAMPLES  # noqa: E402
 from widgets.session import Session  # noqa: E402
 

@@ -9,7 +9,7 @@ import torch
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from safetensors.torch import load_file, save_file
 
-from app.project import load_project
+from app.project.project_file import load_project
 from tests.cli.conftest import EXAMPLES
 from widgets.main_window import MainWindow
 from widgets.session import Session
@@ -147,7 +147,7 @@ def test_export_onnx_without_the_extra_names_the_install_command_and_asks_for_no
 
 
 def test_an_onnx_export_that_fails_shows_why_and_writes_nothing(window, tmp_path, monkeypatch, qtbot):
-    import app.export_onnx as onnx_export
+    import app.interop.onnx_export as onnx_export
     from app.errors import NNStudioError
 
     def failing(project, path, model=None):
@@ -285,7 +285,7 @@ def test_import_a_python_model_with_its_weights_makes_them_the_sessions(window, 
 
 
 def test_import_asks_to_save_unsaved_changes_first_and_cancel_keeps_everything(window, tmp_path, monkeypatch):
-    from app.commands import RenameNode
+    from app.project.network_commands import RenameNode
 
     window.session.execute(RenameNode((0,), "body"))
     before = window.session.project.to_json()

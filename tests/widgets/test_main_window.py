@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from app.commands import RenameNode, SetArgument
-from app.project import load_project
+from app.project.network_commands import RenameNode, SetArgument
+from app.project.project_file import load_project
 from tests.cli.conftest import EXAMPLES
 from widgets.main_window import MainWindow
 from widgets.session import Session

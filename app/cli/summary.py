@@ -1,0 +1,69 @@
+"""``nnstudio summary``: print(model), the per-layer table and the lint warnings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from torch import nn
+
+from app.network.analysis import analyse
+from app.network.build import build
+from app.errors import NNStudioError
+from app.network.inputs import InputSpec, inputs_from_cli
+from app.network.lint import lint
+from app.setup.optim import build_optimizer
+from app.training.prepare import apply_freeze, optimizer_config
+from app.network.report import format_summary
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    model, inputs, project = _model_and_inputs(args)
+    analysis = analyse(model, inputs)
+    warnings = [warning.message for warning in lint(model)]
+    optimizer_text = None
+    if project is not None and project.optimizer is not None:
+        optimizer, assignment = _optimizer(model, project)
+        optimizer_text = repr(optimizer)
+        warnings += assignment.warnings(optimizer_config(project))
+    if args.json:
+        extra = {"optimizer": optimizer_text} if optimizer_text is not None else {}
+        print(json.dumps({**analysis.to_json(), "warnings": warnings, **extra}))
+    else:
+        print(model)
+        print()
+        print(format_summary(analysis, inputs, warnings))
+        if optimizer_text is not None:
+            print()
+            print(optimizer_text)
+    if analysis.error is not None:
+        print(f"nnstudio: error: {analysis.error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _optimizer(model: nn.Module, project):
+    """torch's optimizer over the meta model's parameters: its repr, without allocating weights."""
+    apply_freeze(model, project.freeze)
+    return build_optimizer(model, optimizer_config(project))
+
+
+def _model_and_inputs(args: argparse.Namespace) -> tuple[nn.Module, list[InputSpec] | None, object]:
+    cli_inputs = inputs_from_cli(args.input_shape, args.input_dtype) or None
+    if args.model and args.target:
+        raise NNStudioError("give either a project file or --model, not both", "summary")
+    if args.model:
+        from app.network.usermodel import load_user_model, parse_model_kwargs
+
+        kwargs = parse_model_kwargs(args.model_kwargs) if args.model_kwargs else {}
+        return load_user_model(args.model, kwargs, device="meta"), cli_inputs, None
+    if args.target:
+        from app.project.project_file import load_project
+
+        project = load_project(args.target)
+        return build(project.network, device="meta"), cli_inputs or project.inputs, project
+    raise NNStudioError("give a project file (nnstudio summary PROJECT) or --model FILE.py:NAME", "summary")
+
+
+
