@@ -40,8 +40,7 @@ def describe(error: BaseException) -> str:
 class ExportActions(QObject):
     onnxFinished = Signal(object)  # the written Path, or the error shown (str)
 
-    def __init__(self, session: Session, window: QWidget,
-                 maybe_save: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, session: Session, window: QWidget, maybe_save: Callable[[str], bool] | None = None) -> None:
         super().__init__(window)
         self.session = session
         self.window = window
@@ -158,8 +157,9 @@ class ExportActions(QObject):
         current = self._model(title)
         if current is None:
             return False
-        path, _ = QFileDialog.getOpenFileName(self.window, "Load weights into this project",
-                                              str(self._folder()), WEIGHTS_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Load weights into this project", str(self._folder()), WEIGHTS_FILTER
+        )
         if not path:
             return False
         path = Path(path)
@@ -175,10 +175,12 @@ class ExportActions(QObject):
             if not report.matched:
                 return self._fail(title, f"{path.name} does not fit the network, so nothing was loaded:\n\n{facts}")
             answer = QMessageBox.question(
-                self.window, "The weights do not fit",
+                self.window,
+                "The weights do not fit",
                 f"{path.name} does not fit the network exactly:\n\n{facts}\n\nLoad only the "
                 f"{len(report.matched)} matching tensors? The others keep their current values.",
-                QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
+                QMessageBox.Yes | QMessageBox.No,
+                QMessageBox.No,
             )
             if answer != QMessageBox.Yes:
                 self.session.message.emit(f"nothing was loaded from {path.name}")
@@ -191,8 +193,9 @@ class ExportActions(QObject):
         self.session.set_model(model, trained=True)
         self.session.reanalyse()  # the views that show values look at the new model
         total = len(model.state_dict())
-        self.session.message.emit(f"loaded {len(report.loaded)} of {total} tensors from {path.name} "
-                                  "(Save writes them beside the project)")
+        self.session.message.emit(
+            f"loaded {len(report.loaded)} of {total} tensors from {path.name} (Save writes them beside the project)"
+        )
         return True
 
     def import_python(self) -> bool:
@@ -200,26 +203,35 @@ class ExportActions(QObject):
         from app.interop.python_import import import_project
 
         target, ok = QInputDialog.getText(
-            self.window, "Import a Python model as a new project",
+            self.window,
+            "Import a Python model as a new project",
             "FILE.py:NAME or package.module:NAME (a class, or a function that returns an nn.Module)\n\n"
             "This imports the file and runs its code: import only code you trust.",
         )
         target = target.strip()
         if not ok or not target:
             return False
-        keep = QMessageBox.question(
-            self.window, "Keep its weights?",
-            "Keep the weights the model's code gives it?\n\nNo: the project starts from its seeded "
-            "initialisation, like any other project.",
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.No,
-        ) == QMessageBox.Yes
+        keep = (
+            QMessageBox.question(
+                self.window,
+                "Keep its weights?",
+                "Keep the weights the model's code gives it?\n\nNo: the project starts from its seeded "
+                "initialisation, like any other project.",
+                QMessageBox.Yes | QMessageBox.No,
+                QMessageBox.No,
+            )
+            == QMessageBox.Yes
+        )
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
             result = import_project(target, with_weights=keep)
         except Exception as error:  # the user's code may raise anything: nothing changes here
             QApplication.restoreOverrideCursor()
-            hint = ("\n\nFile > Open Python Model... shows such a model read-only."
-                    if isinstance(error, NNStudioError) else "")
+            hint = (
+                "\n\nFile > Open Python Model... shows such a model read-only."
+                if isinstance(error, NNStudioError)
+                else ""
+            )
             return self._fail("Cannot import the model as a project", f"{describe(error)}{hint}")
         QApplication.restoreOverrideCursor()
         if not self.maybe_save("importing a Python model"):

@@ -28,8 +28,9 @@ class FileActions:
         self.new_action = QAction("New", window, shortcut=QKeySequence.New, triggered=self.new)
         self.open_action = QAction("Open...", window, shortcut=QKeySequence.Open, triggered=self.open_dialog)
         self.save_action = QAction("Save", window, shortcut=QKeySequence.Save, triggered=self.save)
-        self.save_as_action = QAction("Save As...", window, shortcut=QKeySequence("Ctrl+Shift+S"),
-                                      triggered=self.save_as)
+        self.save_as_action = QAction(
+            "Save As...", window, shortcut=QKeySequence("Ctrl+Shift+S"), triggered=self.save_as
+        )
         self.python_action = QAction("Open Python Model...", window, triggered=self.open_python_dialog)
         self.quit_action = QAction("Quit", window, shortcut=QKeySequence.Quit, triggered=window.close)
         self.recent_menu = QMenu("Open Recent", window)
@@ -77,7 +78,8 @@ class FileActions:
 
     def open_python_dialog(self) -> None:
         target, ok = QInputDialog.getText(
-            self.window, "Open Python model",
+            self.window,
+            "Open Python model",
             "FILE.py:NAME or package.module:NAME\n\nThis imports the file and runs its code.",
         )
         if ok and target.strip():
@@ -110,7 +112,9 @@ class FileActions:
         from widgets.inspect.model_dialog import InspectDialog
 
         text, ok = QInputDialog.getText(
-            self.window, "Input shape", "Input shape for the summary, e.g. 2,3,32,32 (empty: none)",
+            self.window,
+            "Input shape",
+            "Input shape for the summary, e.g. 2,3,32,32 (empty: none)",
             text=",".join(map(str, self.session.project.inputs[0].shape)) if self.session.project.inputs else "",
         )
         inputs = None
@@ -154,9 +158,11 @@ class FileActions:
         if not self.session.is_dirty:
             return True
         answer = QMessageBox.question(
-            self.window, "Unsaved changes",
+            self.window,
+            "Unsaved changes",
             f"Save the changes to {self.session.path.name if self.session.path else 'this project'} before {doing}?",
-            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save,
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            QMessageBox.Save,
         )
         if answer == QMessageBox.Save:
             return self.save()
@@ -183,8 +189,9 @@ class FileActions:
 
     def _export_diagram(self, kind: str) -> None:
         name = f"{(self.session.path.stem if self.session.path else 'network')}.{kind}"
-        path, _ = QFileDialog.getSaveFileName(self.window, f"Export diagram as {kind.upper()}",
-                                              str(self._folder() / name), f"{kind.upper()} (*.{kind})")
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, f"Export diagram as {kind.upper()}", str(self._folder() / name), f"{kind.upper()} (*.{kind})"
+        )
         if not path:
             return
         try:

@@ -9,7 +9,14 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea, QTabWidget, QWidget,
+    QDockWidget,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QScrollArea,
+    QTabWidget,
+    QWidget,
 )
 
 from widgets.inspect.code_panel import CodePanel
@@ -33,8 +40,9 @@ DEFAULT_SIZE = (1500, 950)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: Session | None = None, parent: QWidget | None = None,
-                 persist_layout: bool = True) -> None:
+    def __init__(
+        self, session: Session | None = None, parent: QWidget | None = None, persist_layout: bool = True
+    ) -> None:
         super().__init__(parent)
         self.session = session or Session()
         self.persist_layout = persist_layout  # off for --screenshot: always the default layout
@@ -60,10 +68,15 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        for widget, title in ((self.diagram, "Diagram"), (self.summary, "Summary"),
-                              (self.parameters, "Parameters && buffers"), (self.internals, "Module internals"),
-                              (self.training, "Training"), (self.training.activations, "Activations"),
-                              (self.code, "Code")):
+        for widget, title in (
+            (self.diagram, "Diagram"),
+            (self.summary, "Summary"),
+            (self.parameters, "Parameters && buffers"),
+            (self.internals, "Module internals"),
+            (self.training, "Training"),
+            (self.training.activations, "Activations"),
+            (self.code, "Code"),
+        ):
             self.tabs.addTab(widget, title)
         self.setCentralWidget(self.tabs)
         self._docks()
@@ -85,8 +98,9 @@ class MainWindow(QMainWindow):
             self._restore_layout()
 
     # Layout ----------------------------------------------------------------------------------
-    def _dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, name: str,
-              scroll: bool = False) -> QDockWidget:
+    def _dock(
+        self, widget: QWidget, title: str, area: Qt.DockWidgetArea, name: str, scroll: bool = False
+    ) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         if scroll:  # a wide form scrolls inside a narrow dock instead of widening the window's side
@@ -130,8 +144,14 @@ class MainWindow(QMainWindow):
         edit.addActions(list(self.network_view.actions_by_name.values()))
         self._run_menu()
         view = self.menuBar().addMenu("&View")
-        for dock in (self.palette_dock, self.network_dock, self.properties_dock, self.optimizer_dock,
-                     self.init_dock, self.problems_dock):
+        for dock in (
+            self.palette_dock,
+            self.network_dock,
+            self.properties_dock,
+            self.optimizer_dock,
+            self.init_dock,
+            self.problems_dock,
+        ):
             view.addAction(dock.toggleViewAction())
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
@@ -180,7 +200,9 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(f"{where}: {message}" if where and not message.startswith(where) else message)
             item.setData(Qt.UserRole, where)
             self.problems.addItem(item)
-        self.problems_dock.setWindowTitle(f"Problems ({self.problems.count()})" if self.problems.count() else "Problems")
+        self.problems_dock.setWindowTitle(
+            f"Problems ({self.problems.count()})" if self.problems.count() else "Problems"
+        )
         analysis = self.session.analysis
         if analysis is None:
             self.status.setText("the network cannot be built")

@@ -58,13 +58,13 @@ def _input(shape: list[int]):
 
 
 class Session(QObject):
-    changed = Signal(object)        # an app.project.document.Changed, after every do / undo / redo / save
-    analysed = Signal()             # the analysis, problems and warnings are fresh
-    projectReplaced = Signal()      # New / Open: every view starts over
+    changed = Signal(object)  # an app.project.document.Changed, after every do / undo / redo / save
+    analysed = Signal()  # the analysis, problems and warnings are fresh
+    projectReplaced = Signal()  # New / Open: every view starts over
     selectionChanged = Signal(str)  # a module path ("" is the root)
     titleChanged = Signal(str)
-    message = Signal(str)           # a line for the status bar
-    busyChanged = Signal(bool)      # a training run holds the network (edits are refused)
+    message = Signal(str)  # a line for the status bar
+    busyChanged = Signal(bool)  # a training run holds the network (edits are refused)
 
     def __init__(self, project: Project | None = None, path: Path | None = None, parent: QObject | None = None):
         super().__init__(parent)

@@ -33,14 +33,23 @@ PROBE_EVERY = 10
 
 def mlp_project(steps: int) -> tuple[Project, Data]:
     network = container(
-        "Sequential", layer("Linear", in_features=784, out_features=256), layer("ReLU"),
-        layer("Linear", in_features=256, out_features=256), layer("ReLU"),
+        "Sequential",
+        layer("Linear", in_features=784, out_features=256),
+        layer("ReLU"),
+        layer("Linear", in_features=256, out_features=256),
+        layer("ReLU"),
         layer("Linear", in_features=256, out_features=10),
     )
     project = Project(network, [])
     project.optimizer = {"type": "SGD", "defaults": {"lr": 0.01, "momentum": 0.9}}
-    project.training = {"dataset": {"name": "xor"}, "loss": {"type": "CrossEntropyLoss"}, "epochs": 1,
-                        "batch_size": BATCH, "val_split": 0.0, "seed": 0}
+    project.training = {
+        "dataset": {"name": "xor"},
+        "loss": {"type": "CrossEntropyLoss"},
+        "epochs": 1,
+        "batch_size": BATCH,
+        "val_split": 0.0,
+        "seed": 0,
+    }
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(steps * BATCH, 784, generator=generator)
     y = torch.randint(0, 10, (steps * BATCH,), generator=generator)
@@ -92,7 +101,7 @@ def _lockstep(loops: dict[str, Iterator[int]]) -> dict[str, float]:
     turn = 0
     while active:
         turn += 1
-        for name in active[turn % len(active):] + active[:turn % len(active)]:
+        for name in active[turn % len(active) :] + active[: turn % len(active)]:
             start = time.perf_counter()
             try:
                 samples[name] += next(loops[name])
@@ -105,10 +114,13 @@ def _lockstep(loops: dict[str, Iterator[int]]) -> dict[str, float]:
 def bench_model(name: str, project: Project, data: Data, rounds: int) -> dict:
     results: dict[str, list[float]] = {"plain": [], "engine": [], "engine_probes": []}
     for round_index in range(rounds + 1):  # the first round warms up allocator, kernels, first calls
-        rates = _lockstep({
-            "plain": _plain(project, data), "engine": _engine(project, data, probed=False),
-            "engine_probes": _engine(project, data, probed=True),
-        })
+        rates = _lockstep(
+            {
+                "plain": _plain(project, data),
+                "engine": _engine(project, data, probed=False),
+                "engine_probes": _engine(project, data, probed=True),
+            }
+        )
         if round_index:
             for key, rate in rates.items():
                 results[key].append(rate)

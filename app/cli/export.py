@@ -25,8 +25,9 @@ def add_export_parser(commands) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     if not (args.code or args.onnx or args.weights):
-        raise NNStudioError("say what to write: --code FILE.py, --onnx FILE.onnx and/or --weights FILE.safetensors",
-                            "export")
+        raise NNStudioError(
+            "say what to write: --code FILE.py, --onnx FILE.onnx and/or --weights FILE.safetensors", "export"
+        )
     if args.onnx:
         from app.interop.onnx_export import require_onnx
 

@@ -20,7 +20,9 @@ def add_import_parser(commands) -> None:
     parser.add_argument("target", help="FILE.py:NAME or package.module:NAME, a class or a function returning a module")
     parser.add_argument("--out", required=True, help="the project file to write (.nnproj)")
     parser.add_argument("--model-kwargs", help="JSON object of keyword arguments for NAME")
-    parser.add_argument("--weights", action="store_true", help="keep the network's own weights (saved beside the project)")
+    parser.add_argument(
+        "--weights", action="store_true", help="keep the network's own weights (saved beside the project)"
+    )
     parser.add_argument("--input-shape", action="append", default=[], help="e.g. 2,3,32,32; repeat per input")
     parser.add_argument("--input-dtype", action="append", default=[], help="e.g. int64; once or once per input")
     parser.add_argument("--name", help="the project's name (default: NAME)")

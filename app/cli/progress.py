@@ -29,8 +29,10 @@ class Progress:
             self.epochs, self.steps_per_epoch = event.epochs, event.steps_per_epoch
             self.total_steps = event.epochs * event.steps_per_epoch
             self.first_step = event.start_step
-            self.note(f"training on {event.device}: {event.epochs} epochs x {event.steps_per_epoch} steps, "
-                      f"{event.samples} samples per epoch, {len(event.groups)} parameter group(s)")
+            self.note(
+                f"training on {event.device}: {event.epochs} epochs x {event.steps_per_epoch} steps, "
+                f"{event.samples} samples per epoch, {len(event.groups)} parameter group(s)"
+            )
         elif isinstance(event, Step) and self.tty:
             now = time.perf_counter()
             if now - self.last_draw >= REDRAW_S or event.step == self.total_steps:

@@ -64,6 +64,3 @@ def _model_and_inputs(args: argparse.Namespace) -> tuple[nn.Module, list[InputSp
         project = load_project(args.target)
         return build(project.network, device="meta"), cli_inputs or project.inputs, project
     raise NNStudioError("give a project file (nnstudio summary PROJECT) or --model FILE.py:NAME", "summary")
-
-
-

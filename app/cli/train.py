@@ -60,8 +60,11 @@ def _train(args, project, placement, context) -> int:
     engine = Engine(setup, probes=probes, checkpoint_dir=out if main else None, resume=resume)
     progress = Progress(sys.stderr, enabled=main)
     final = None
-    with _metrics_file(out, resume is not None, main) as metrics, _stop_on_interrupt(engine), \
-            _tensorboard(getattr(args, "tensorboard", None), main) as board:
+    with (
+        _metrics_file(out, resume is not None, main) as metrics,
+        _stop_on_interrupt(engine),
+        _tensorboard(getattr(args, "tensorboard", None), main) as board,
+    ):
         for event in engine.run():
             if metrics is not None:
                 metrics.write(json.dumps(event_json(event)) + "\n")
@@ -143,4 +146,3 @@ class _stop_on_interrupt:
     def __exit__(self, *exc) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-

@@ -50,8 +50,10 @@ def run_weights(args: argparse.Namespace) -> int:
     save_project(project, out, report.model.state_dict())
     kept = len(report.model.state_dict()) - len(report.loaded)
     rest = f"; {kept} kept their current values" if kept else ""
-    print(f"loaded {len(report.loaded)} tensors from {args.load}{rest}; saved {out} "
-          f"with weights {out.parent / project.weights}")
+    print(
+        f"loaded {len(report.loaded)} tensors from {args.load}{rest}; saved {out} "
+        f"with weights {out.parent / project.weights}"
+    )
     return 0
 
 

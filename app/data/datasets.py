@@ -68,37 +68,54 @@ TASK = Arg("choice", "classification", choices=("classification", "regression"))
 
 ARGUMENTS: dict[str, dict[str, Arg]] = {
     "spirals": {
-        "size": _size(), "classes": Arg("int", 3, 2, 6),
-        "noise": _noise(0.2, help="standard deviation of the angle jitter, in radians"), "seed": SEED,
+        "size": _size(),
+        "classes": Arg("int", 3, 2, 6),
+        "noise": _noise(0.2, help="standard deviation of the angle jitter, in radians"),
+        "seed": SEED,
     },
     "blobs": {
-        "size": _size(), "classes": Arg("int", 3, 2, 10),
+        "size": _size(),
+        "classes": Arg("int", 3, 2, 10),
         "spread": Arg("float", 0.5, 0.01, 10.0, help="standard deviation of each blob"),
-        "noise": _noise(0.1, help="extra Gaussian jitter on every point"), "seed": SEED,
+        "noise": _noise(0.1, help="extra Gaussian jitter on every point"),
+        "seed": SEED,
     },
     "moons": {"size": _size(), "noise": _noise(0.1, help="Gaussian jitter on every point"), "seed": SEED},
     "xor": {"size": _size(), "noise": _noise(0.1, help="Gaussian jitter on every point"), "seed": SEED},
     "sine": {"size": _size(), "noise": _noise(0.1, help="Gaussian noise on the target"), "seed": SEED},
     "shapes28": {
-        "size": _size(), "classes": Arg("int", 10, 2, len(SHAPE_NAMES)),
-        "noise": _noise(0.1, help="Gaussian noise on every pixel"), "seed": SEED,
+        "size": _size(),
+        "classes": Arg("int", 10, 2, len(SHAPE_NAMES)),
+        "noise": _noise(0.1, help="Gaussian noise on every pixel"),
+        "seed": SEED,
     },
     "shapes32": {
-        "size": _size(), "classes": Arg("int", 10, 2, len(SHAPE_NAMES)),
-        "noise": _noise(0.1, help="Gaussian noise on every pixel"), "seed": SEED,
+        "size": _size(),
+        "classes": Arg("int", 10, 2, len(SHAPE_NAMES)),
+        "noise": _noise(0.1, help="Gaussian noise on every pixel"),
+        "seed": SEED,
     },
     "tokens": {
-        "size": _size(), "length": Arg("int", 20, 2, 4096), "vocab": Arg("int", 1000, 3, 1_000_000),
-        "noise": _noise(0.0, 0.5, help="fraction of labels flipped at random"), "seed": SEED,
+        "size": _size(),
+        "length": Arg("int", 20, 2, 4096),
+        "vocab": Arg("int", 1000, 3, 1_000_000),
+        "noise": _noise(0.0, 0.5, help="fraction of labels flipped at random"),
+        "seed": SEED,
     },
     "csv": {
-        "path": Arg("text", "", required=True), "target": Arg("text", "", required=True),
+        "path": Arg("text", "", required=True),
+        "target": Arg("text", "", required=True),
         "features": Arg("columns", None, help="null: every column but the target"),
-        "task": TASK, "seed": SEED,
+        "task": TASK,
+        "seed": SEED,
     },
     "npz": {
-        "path": Arg("text", "", required=True), "x": Arg("text", "x"), "y": Arg("text", "y"),
-        "task": TASK, "x_dtype": Arg("choice", "float32", choices=("float32", "int64")), "seed": SEED,
+        "path": Arg("text", "", required=True),
+        "x": Arg("text", "x"),
+        "y": Arg("text", "y"),
+        "task": TASK,
+        "x_dtype": Arg("choice", "float32", choices=("float32", "int64")),
+        "seed": SEED,
     },
 }
 USER_FILES = ("csv", "npz")
@@ -218,5 +235,5 @@ DESCRIPTIONS = {
     "shapes28": "{name}: {size} images {channels}x{side}x{side}, {classes} classes, noise {noise:g}",
     "shapes32": "{name}: {size} images {channels}x{side}x{side}, {classes} classes, noise {noise:g}",
     "tokens": "tokens: {size} sequences of {length}, vocab {vocab}, 2 classes "
-              "(marker token {marker} present or not), label noise {noise:g}",
+    "(marker token {marker} present or not), label noise {noise:g}",
 }

@@ -19,7 +19,13 @@ from app.data.datasets import ARGUMENTS, Samples, dataset_arguments, dataset_nam
 from app.errors import NNStudioError
 
 __all__ = [
-    "ARGUMENTS", "Batches", "Data", "dataset_arguments", "dataset_names", "load_data", "parse_dataset",
+    "ARGUMENTS",
+    "Batches",
+    "Data",
+    "dataset_arguments",
+    "dataset_names",
+    "load_data",
+    "parse_dataset",
     "split_samples",
 ]
 
@@ -73,9 +79,16 @@ def split_samples(samples: Samples, val_split: float, seed: int) -> Data:
     val, train = order[:val_count].sort().values, order[val_count:].sort().values
     x_dtype = "int64" if samples.x.dtype == torch.int64 else "float32"
     return Data(
-        samples.x[train], samples.y[train], samples.x[val], samples.y[val], samples.task, samples.num_classes,
-        tuple(samples.x.shape[1:]), x_dtype,
-        f"{samples.description}; {count - val_count} train / {val_count} validation", samples.class_names,
+        samples.x[train],
+        samples.y[train],
+        samples.x[val],
+        samples.y[val],
+        samples.task,
+        samples.num_classes,
+        tuple(samples.x.shape[1:]),
+        x_dtype,
+        f"{samples.description}; {count - val_count} train / {val_count} validation",
+        samples.class_names,
     )
 
 
@@ -91,8 +104,15 @@ class Batches:
     """
 
     def __init__(
-        self, x: Tensor, y: Tensor, batch_size: int, shuffle: bool, seed: int,
-        rank: int = 0, world_size: int = 1, drop_last: bool = False,
+        self,
+        x: Tensor,
+        y: Tensor,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+        drop_last: bool = False,
     ) -> None:
         if len(x) != len(y):
             raise NNStudioError(f"x has {len(x)} samples but y has {len(y)}", "y")
@@ -139,7 +159,7 @@ class Batches:
         for start in range(0, self._total, step):
             share = min(step, self._total - start) // self.world_size
             begin = start + self.rank * share
-            pieces.append(order[begin:begin + share])
+            pieces.append(order[begin : begin + share])
         result = torch.cat(pieces) if pieces else order[:0]
         assert len(result) == per_rank
         return result
@@ -153,9 +173,9 @@ class Batches:
             order = torch.arange(count)
         if self._total > count:  # wrap round, as DistributedSampler pads
             order = order.repeat(math.ceil(self._total / count))
-        return order[:self._total]
+        return order[: self._total]
 
     def _batches(self, indices: Tensor, skip: int) -> Iterator[tuple[Tensor, Tensor]]:
         for start in range(skip * self.batch_size, len(indices), self.batch_size):
-            chosen = indices[start:start + self.batch_size]
+            chosen = indices[start : start + self.batch_size]
             yield self.x[chosen], self.y[chosen]

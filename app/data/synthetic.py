@@ -51,9 +51,7 @@ def make_spirals(size: int, classes: int, noise: float, seed: int) -> tuple[torc
     return x.float(), labels
 
 
-def make_blobs(
-    size: int, classes: int, spread: float, noise: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def make_blobs(size: int, classes: int, spread: float, noise: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Gaussian blobs of standard deviation `spread`, plus Gaussian jitter `noise` on every point.
 
     The centres lie evenly on a circle of radius 3 (turned at random), so no two blobs fall on
@@ -102,9 +100,7 @@ def make_sine(size: int, noise: float, seed: int) -> tuple[torch.Tensor, torch.T
 MARKER_TOKEN = 1  # token 0 is never drawn: it stays free for padding
 
 
-def make_tokens(
-    size: int, length: int, vocab: int, noise: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def make_tokens(size: int, length: int, vocab: int, noise: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Sequences of `length` token ids; the label is 1 when the marker token appears.
 
     Ordinary tokens are drawn uniformly from 2 .. vocab-1. Half the sequences (label 1) have the
@@ -179,8 +175,8 @@ def make_shapes(
     labels = balanced_labels(generator, size, classes)
     images = torch.empty(size, channels, side, side, dtype=torch.float32)
     for start in range(0, size, SHAPES_CHUNK):
-        chunk = labels[start:start + SHAPES_CHUNK]
-        images[start:start + len(chunk)] = draw_shapes(generator, chunk, side, channels, noise)
+        chunk = labels[start : start + SHAPES_CHUNK]
+        images[start : start + len(chunk)] = draw_shapes(generator, chunk, side, channels, noise)
     return images, labels
 
 

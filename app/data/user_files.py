@@ -67,13 +67,20 @@ def load_csv(args: dict, base_dir: Path | None, where: str) -> Samples:
     if args["task"] == "regression":
         y = np.array([[_number(cell, name, line, target, where_file)] for line, cell in cells], dtype=np.float32)
         return Samples(
-            torch.from_numpy(x), torch.from_numpy(y), "regression", None,
+            torch.from_numpy(x),
+            torch.from_numpy(y),
+            "regression",
+            None,
             f"csv {name}: {len(rows)} rows, {len(columns)} features, regression on {target!r}",
         )
     labels, classes, names = _class_labels(cells, name, target, where_file)
     return Samples(
-        torch.from_numpy(x), torch.from_numpy(labels), "classification", classes,
-        f"csv {name}: {len(rows)} rows, {len(columns)} features, {classes} classes in {target!r}", names,
+        torch.from_numpy(x),
+        torch.from_numpy(labels),
+        "classification",
+        classes,
+        f"csv {name}: {len(rows)} rows, {len(columns)} features, {classes} classes in {target!r}",
+        names,
     )
 
 

@@ -75,8 +75,14 @@ def export_onnx(project: Project, path: str | os.PathLike, model: torch.nn.Modul
         try:
             with _quiet():
                 torch.onnx.export(
-                    model, inputs, str(temp), input_names=_names("input", len(inputs)),
-                    output_names=_names("output", outputs), dynamo=True, external_data=external, verbose=False,
+                    model,
+                    inputs,
+                    str(temp),
+                    input_names=_names("input", len(inputs)),
+                    output_names=_names("output", outputs),
+                    dynamo=True,
+                    external_data=external,
+                    verbose=False,
                 )
         except Exception as error:  # the exporter's own failures: an operator ONNX lacks, a traced shape
             raise NNStudioError(f"torch.onnx.export failed: {_first_line(error)}", "--onnx") from error

@@ -66,7 +66,7 @@ class UnrepresentableError(ModelLoadError):
 @dataclass
 class ImportResult:
     project: Project
-    model: nn.Module                            # the network as the user's code built it
+    model: nn.Module  # the network as the user's code built it
     state_dict: dict[str, Tensor] | None = None  # its weights, when asked for: saved beside the project
     notes: list[str] = field(default_factory=list)
 
@@ -76,8 +76,12 @@ class ImportResult:
 
 
 def import_project(
-    target: str, kwargs: dict[str, Any] | None = None, *, with_weights: bool = False,
-    inputs: list[InputSpec] | None = None, name: str | None = None,
+    target: str,
+    kwargs: dict[str, Any] | None = None,
+    *,
+    with_weights: bool = False,
+    inputs: list[InputSpec] | None = None,
+    name: str | None = None,
 ) -> ImportResult:
     """Import ``target`` and turn it into a project; raises UnrepresentableError listing every
     part a project cannot hold (and imports nothing). Without ``with_weights`` the network is
@@ -85,15 +89,20 @@ def import_project(
     model = load_user_model(target, kwargs, device="cpu" if with_weights else "meta")
     if with_weights and any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         raise ModelLoadError("its code leaves tensors on the meta device, so it has no weights to keep", target)
-    result = project_from_module(model, name=name or target.rpartition(":")[2], inputs=inputs,
-                                 with_weights=with_weights, where=target)
+    result = project_from_module(
+        model, name=name or target.rpartition(":")[2], inputs=inputs, with_weights=with_weights, where=target
+    )
     result.project.description = f"imported from {target}"
     return result
 
 
 def project_from_module(
-    model: nn.Module, *, name: str = "imported", inputs: list[InputSpec] | None = None,
-    with_weights: bool = False, where: str = "model",
+    model: nn.Module,
+    *,
+    name: str = "imported",
+    inputs: list[InputSpec] | None = None,
+    with_weights: bool = False,
+    where: str = "model",
 ) -> ImportResult:
     problems = find_unrepresentable(model)
     if problems:
@@ -104,8 +113,10 @@ def project_from_module(
     notes: list[str] = []
     if inputs is None:
         inputs = guess_inputs(model)
-        notes.append(f"the input shape {[spec.shape for spec in inputs]} is a guess from the first layer; "
-                     "set it with --input-shape (or in the Summary tab)")
+        notes.append(
+            f"the input shape {[spec.shape for spec in inputs]} is a guess from the first layer; "
+            "set it with --input-shape (or in the Summary tab)"
+        )
     project = Project(network, inputs, name=name, freeze=list(frozen), mode=_mode(model))
     if frozen:
         notes.append(f"{len(frozen)} frozen parameter{'s' if len(frozen) != 1 else ''} went into the freeze section")
@@ -127,8 +138,9 @@ def find_unrepresentable(model: nn.Module) -> list[Unrepresentable]:
             try:
                 spec_from_module(model)
             except SpecError as error:  # what the per-module checks cannot see
-                found.append(Unrepresentable(error.where if error.where != "model" else "",
-                                             type(model).__name__, error.message))
+                found.append(
+                    Unrepresentable(error.where if error.where != "model" else "", type(model).__name__, error.message)
+                )
     order = {path: index for index, (path, _) in enumerate(model.named_modules(remove_duplicate=False))}
 
     def position(problem: Unrepresentable) -> float:  # an attribute sorts after its module's subtree
@@ -143,17 +155,31 @@ def find_unrepresentable(model: nn.Module) -> list[Unrepresentable]:
 
 def _walk(module: nn.Module, path: str, found: list[Unrepresentable], seen: dict[int, str]) -> None:
     if id(module) in seen:
-        found.append(Unrepresentable(path, type(module).__name__, (
-            f"the same module object as {seen[id(module)] or 'the model'} (shared): a project builds "
-            "every place as a module of its own")))
+        found.append(
+            Unrepresentable(
+                path,
+                type(module).__name__,
+                (
+                    f"the same module object as {seen[id(module)] or 'the model'} (shared): a project builds "
+                    "every place as a module of its own"
+                ),
+            )
+        )
         return
     seen[id(module)] = path
     before = len(found)
     type_name = type_name_of(module)
     if parametrize.is_parametrized(module):
-        found.append(Unrepresentable(path, type(module).__name__, (
-            f"has parametrizations on {', '.join(module.parametrizations)} (torch.nn.utils.parametrize, "
-            "e.g. weight_norm): a project cannot hold them")))
+        found.append(
+            Unrepresentable(
+                path,
+                type(module).__name__,
+                (
+                    f"has parametrizations on {', '.join(module.parametrizations)} (torch.nn.utils.parametrize, "
+                    "e.g. weight_norm): a project cannot hold them"
+                ),
+            )
+        )
         children = {name: child for name, child in module._modules.items() if name != "parametrizations"}
         type_name = None
     elif type_name is None:
@@ -163,12 +189,22 @@ def _walk(module: nn.Module, path: str, found: list[Unrepresentable], seen: dict
         children = dict(module._modules)  # not named_children(): it hides a module placed twice
     else:  # a slot's module under the name torch registers it (TransformerEncoder: layers.0)
         registered = {id(child): name for name, child in module.named_modules() if name}
-        children = {registered.get(id(child), slot): child
-                    for slot, child in _slot_modules(module, type_name).items() if child is not None}
+        children = {
+            registered.get(id(child), slot): child
+            for slot, child in _slot_modules(module, type_name).items()
+            if child is not None
+        }
     if type_name is not None and _hooks(module):
-        found.append(Unrepresentable(path, type(module).__name__, (
-            f"has {_hooks(module)} registered (weight_norm, spectral_norm, prune or the code's own): "
-            "a project cannot hold hooks")))
+        found.append(
+            Unrepresentable(
+                path,
+                type(module).__name__,
+                (
+                    f"has {_hooks(module)} registered (weight_norm, spectral_norm, prune or the code's own): "
+                    "a project cannot hold hooks"
+                ),
+            )
+        )
     for child_name, child in children.items():
         if child is None:
             continue
@@ -186,8 +222,10 @@ def _custom_reason(cls: type) -> str:
     base = next((entry.cls for entry in catalog().values() if issubclass(cls, entry.cls)), None)
     own_forward = cls.forward is not (base.forward if base is not None else nn.Module.forward)
     if base is not None and not own_forward:
-        return (f"a subclass of {base.__module__.split('.')[0]}.nn.{base.__name__} (no forward of its own): "
-                f"a project holds nn.{base.__name__} itself, and print(model) would change")
+        return (
+            f"a subclass of {base.__module__.split('.')[0]}.nn.{base.__name__} (no forward of its own): "
+            f"a project holds nn.{base.__name__} itself, and print(model) would change"
+        )
     if own_forward:
         return f"a custom class with its own forward ({qualified})"
     return f"a custom class without a forward ({qualified})"
@@ -206,10 +244,14 @@ def _defined_where(cls: type) -> str:
 
 def _hooks(module: nn.Module) -> str:
     kinds = [
-        label for label, hooks in (
-            ("forward pre-hooks", module._forward_pre_hooks), ("forward hooks", module._forward_hooks),
-            ("backward hooks", module._backward_hooks), ("backward pre-hooks", module._backward_pre_hooks),
-        ) if hooks
+        label
+        for label, hooks in (
+            ("forward pre-hooks", module._forward_pre_hooks),
+            ("forward hooks", module._forward_hooks),
+            ("backward hooks", module._backward_hooks),
+            ("backward pre-hooks", module._backward_pre_hooks),
+        )
+        if hooks
     ]
     return " and ".join(kinds)
 
@@ -235,7 +277,8 @@ def _argument_problem(module: nn.Module, path: str) -> str | None:
     if modules != again_modules:
         added, removed = sorted(modules - again_modules), sorted(again_modules - modules)
         parts = ([f"submodules {fresh} does not have: {', '.join(added[:5])}"] if added else []) + (
-            [f"no {', '.join(removed[:5])}, which {fresh} has"] if removed else [])
+            [f"no {', '.join(removed[:5])}, which {fresh} has"] if removed else []
+        )
         return f"{prefix}: it has {'; and '.join(parts)}"
     if repr(rebuilt) != repr(module):
         ours, theirs = next(
@@ -245,9 +288,11 @@ def _argument_problem(module: nn.Module, path: str) -> str | None:
     shapes = {n: list(t.shape) for n, t in (*module.named_parameters(), *module.named_buffers())}
     again = {n: list(t.shape) for n, t in (*rebuilt.named_parameters(), *rebuilt.named_buffers())}
     differ = [
-        f"{n} {shapes[n]} where it would be {again[n]}" if n in shapes and n in again
+        f"{n} {shapes[n]} where it would be {again[n]}"
+        if n in shapes and n in again
         else f"{n} {'added' if n in shapes else 'missing'}"
-        for n in sorted(set(shapes) | set(again)) if shapes.get(n) != again.get(n)
+        for n in sorted(set(shapes) | set(again))
+        if shapes.get(n) != again.get(n)
     ]
     return f"{prefix}: its tensors differ from {_short(repr(rebuilt))}: {', '.join(differ[:5])}"
 
@@ -261,8 +306,15 @@ def _tied_parameters(model: nn.Module) -> list[Unrepresentable]:
                 continue
             name = f"{module_path}.{local}" if module_path else local
             if id(tensor) in first:
-                found.append(Unrepresentable(module_path, type(module).__name__, (
-                    f"{local} is the same tensor as {first[id(tensor)]} (tied weights): a project cannot tie them")))
+                found.append(
+                    Unrepresentable(
+                        module_path,
+                        type(module).__name__,
+                        (
+                            f"{local} is the same tensor as {first[id(tensor)]} (tied weights): a project cannot tie them"
+                        ),
+                    )
+                )
             else:
                 first[id(tensor)] = name
     return found
@@ -313,14 +365,20 @@ def _weights(network: Node, model: nn.Module, project: Project, notes: list[str]
     rebuilt = build(network, device="cpu")
     report = apply_weights(rebuilt, model.state_dict(), partial=False, where=where)
     if report.conversions:
-        notes.append(f"{len(report.conversions)} tensors were converted to the project's dtype "
-                     f"(e.g. {report.conversions[0]})")
+        notes.append(
+            f"{len(report.conversions)} tensors were converted to the project's dtype (e.g. {report.conversions[0]})"
+        )
     return rebuilt.state_dict()
 
 
 GUESSES: tuple[tuple[str, str], ...] = (
-    ("in_features", "features"), ("in_channels", "channels"), ("input_size", "sequence"),
-    ("num_embeddings", "tokens"), ("d_model", "sequence"), ("embed_dim", "sequence"), ("num_features", "features"),
+    ("in_features", "features"),
+    ("in_channels", "channels"),
+    ("input_size", "sequence"),
+    ("num_embeddings", "tokens"),
+    ("d_model", "sequence"),
+    ("embed_dim", "sequence"),
+    ("num_features", "features"),
 )
 
 
@@ -356,6 +414,11 @@ def _short(text: str) -> str:
 
 
 __all__ = [
-    "Unrepresentable", "UnrepresentableError", "ImportResult", "import_project", "project_from_module",
-    "find_unrepresentable", "guess_inputs",
+    "Unrepresentable",
+    "UnrepresentableError",
+    "ImportResult",
+    "import_project",
+    "project_from_module",
+    "find_unrepresentable",
+    "guess_inputs",
 ]

@@ -45,8 +45,10 @@ def generate_script(project: Project, script_name: str = "model.py") -> str:
     opening = "\n\n".join([_header(project, config, script_name), _imports(config, glue, bool(mode["overrides"]))])
     sections = [opening, _settings(project, config)]
     if glue:
-        sections.append(f"# The glue blocks nnstudio adds (torch.nn has no module for these), as nnstudio has them.\n"
-                        f"{glue_source(glue)}")
+        sections.append(
+            f"# The glue blocks nnstudio adds (torch.nn has no module for these), as nnstudio has them.\n"
+            f"{glue_source(glue)}"
+        )
     sections += [
         _network(project),
         _build_model(project, bool(init_lines), bool(frozen)),
@@ -143,7 +145,8 @@ def _build_model(project: Project, has_init: bool, has_freeze: bool) -> str:
     lines = [
         "def build_model() -> nn.Module:",
         f'{INDENT}"""The model as nnstudio makes it: seeded, built on the CPU, initialised, frozen, in its mode."""',
-        f"{INDENT}torch.manual_seed(INIT_SEED)  # the layers' default initialisation draws from it" if seeded
+        f"{INDENT}torch.manual_seed(INIT_SEED)  # the layers' default initialisation draws from it"
+        if seeded
         else f"{INDENT}# the project sets no seed: every build starts from different weights",
         f"{INDENT}model = build_network()",
     ]
@@ -184,21 +187,25 @@ def _init_lines(meta: nn.Module, project: Project) -> list[str]:
 
 
 def _init_weights(lines: list[str]) -> str:
-    return "\n".join([
-        "@torch.no_grad()",
-        "def init_weights(model: nn.Module) -> None:",
-        f'{INDENT}"""The project\'s init rules, on the parameters they select; the others keep PyTorch\'s default."""',
-        *lines,
-    ])
+    return "\n".join(
+        [
+            "@torch.no_grad()",
+            "def init_weights(model: nn.Module) -> None:",
+            f'{INDENT}"""The project\'s init rules, on the parameters they select; the others keep PyTorch\'s default."""',
+            *lines,
+        ]
+    )
 
 
 def _freeze(names: list[str]) -> str:
-    return "\n".join([
-        "def freeze(model: nn.Module) -> None:",
-        f'{INDENT}"""requires_grad False: these parameters get no gradient and stay out of the optimizer."""',
-        f"{INDENT}for name in {_string_list(names, 1)}:",
-        f"{INDENT * 2}model.get_parameter(name).requires_grad_(False)",
-    ])
+    return "\n".join(
+        [
+            "def freeze(model: nn.Module) -> None:",
+            f'{INDENT}"""requires_grad False: these parameters get no gradient and stay out of the optimizer."""',
+            f"{INDENT}for name in {_string_list(names, 1)}:",
+            f"{INDENT * 2}model.get_parameter(name).requires_grad_(False)",
+        ]
+    )
 
 
 def _set_mode(mode: dict) -> list[str]:
@@ -208,11 +215,13 @@ def _set_mode(mode: dict) -> list[str]:
     set_mode = "\n".join([head, INDENT + doc, *pins, f"{INDENT}model.train(TRAINING)"])
     if not pins:
         return [set_mode]
-    pin = "\n".join([
-        "def pin_mode(module: nn.Module, training: bool) -> None:",
-        f'{INDENT}"""Keep a module (and what it holds) in one mode, whatever model.train() or model.eval() ask."""',
-        f"{INDENT}module.train = types.MethodType(lambda self, mode=True: nn.Module.train(self, training), module)",
-    ])
+    pin = "\n".join(
+        [
+            "def pin_mode(module: nn.Module, training: bool) -> None:",
+            f'{INDENT}"""Keep a module (and what it holds) in one mode, whatever model.train() or model.eval() ask."""',
+            f"{INDENT}module.train = types.MethodType(lambda self, mode=True: nn.Module.train(self, training), module)",
+        ]
+    )
     return [pin, set_mode]
 
 
@@ -227,10 +236,13 @@ def _optimizer(meta: nn.Module, project: Project) -> str:
     if used == [len(config.groups)]:  # everything in the default group
         if trainable == len(list(meta.parameters())):
             return "\n".join(head + [f"{INDENT}return {cls}(model.parameters(){defaults})"])
-        return "\n".join(head + [
-            f"{INDENT}trainable = [p for p in model.parameters() if p.requires_grad]  # frozen ones stay out",
-            f"{INDENT}return {cls}(trainable{defaults})",
-        ])
+        return "\n".join(
+            head
+            + [
+                f"{INDENT}trainable = [p for p in model.parameters() if p.requires_grad]  # frozen ones stay out",
+                f"{INDENT}return {cls}(trainable{defaults})",
+            ]
+        )
     lines = head + [
         f'{INDENT}"""One parameter group per group of the project that selected something; the default one last."""',
         f"{INDENT}parameters = dict(model.named_parameters())",
@@ -258,8 +270,13 @@ def _torch_value(value):
 def _scheduler(config: SchedulerConfig | None) -> str:
     head = "def build_scheduler(optimizer: torch.optim.Optimizer, epochs: int, steps_per_epoch: int):"
     if config is None:
-        return "\n".join([head, f'{INDENT}"""The project has no scheduler: the learning rates stay as set."""',
-                          f"{INDENT}return None"])
+        return "\n".join(
+            [
+                head,
+                f'{INDENT}"""The project has no scheduler: the learning rates stay as set."""',
+                f"{INDENT}return None",
+            ]
+        )
     args = {key: repr(value) for key, value in config.args.items()}
     when = {"OneCycleLR": "after every batch", "ReduceLROnPlateau": "on the validation loss after every epoch"}
     if config.type == "CosineAnnealingLR":

@@ -67,7 +67,7 @@ def _definitions() -> list[Definition]:
         while blank > 0 and not lines[blank - 1].strip():
             blank -= 1
         uses = {name.id for name in ast.walk(node) if isinstance(name, ast.Name)}
-        text = "\n".join(lines[first:node.end_lineno])
+        text = "\n".join(lines[first : node.end_lineno])
         definitions.append(Definition(text, first - blank, frozenset(defines), frozenset(uses)))
     return definitions
 

@@ -63,7 +63,7 @@ def evaluate(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Ten
     return total_loss / len(x)$return_accuracy
 ''')
 
-MAIN = Template('''
+MAIN = Template("""
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="default %(default)s; 0 only builds")
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.save:
         torch.save(model.state_dict(), args.save)
         print(f"weights saved to {args.save}")
-''')
+""")
 
 
 def data_settings(config: TrainingConfig, base_dir: Path) -> list[str]:
@@ -165,23 +165,31 @@ def training_source(config: TrainingConfig, scheduler_type: str | None) -> str:
         return_accuracy=", total_correct / len(x)" if classification else "",
     ).strip("\n")
     if classification:
-        validation = ('val_loss, val_accuracy = evaluate(model, loss_fn, x_val, y_val, device)\n'
-                      '            report += f", val_loss {val_loss:.4f}, val_accuracy {val_accuracy:.3f}"')
+        validation = (
+            "val_loss, val_accuracy = evaluate(model, loss_fn, x_val, y_val, device)\n"
+            '            report += f", val_loss {val_loss:.4f}, val_accuracy {val_accuracy:.3f}"'
+        )
     else:
-        validation = ('val_loss = evaluate(model, loss_fn, x_val, y_val, device)\n'
-                      '            report += f", val_loss {val_loss:.4f}"')
+        validation = (
+            "val_loss = evaluate(model, loss_fn, x_val, y_val, device)\n"
+            '            report += f", val_loss {val_loss:.4f}"'
+        )
     file_data = config.dataset["name"] in USER_FILES
     main = MAIN.substitute(
         data_option='\n    parser.add_argument("--data", default=DATA_FILE, help="the data file (default %(default)s)")'
-        if file_data else "",
+        if file_data
+        else "",
         data_argument="args.data" if file_data else "",
         batch_step="\n            scheduler.step()  # OneCycleLR steps after every batch"
-        if scheduler_type == "OneCycleLR" else "",
+        if scheduler_type == "OneCycleLR"
+        else "",
         count_correct="\n            total_correct += correct(output, y)" if classification else "",
         report_accuracy='\n        report += f", accuracy {total_correct / seen:.3f}"' if classification else "",
         validation=validation,
         make_scheduler="\n    steps_per_epoch = max(1, math.ceil(len(x_train) / BATCH_SIZE))"
-        "\n    scheduler = build_scheduler(optimizer, args.epochs, steps_per_epoch)" if scheduler_type else "",
+        "\n    scheduler = build_scheduler(optimizer, args.epochs, steps_per_epoch)"
+        if scheduler_type
+        else "",
         no_val_loss="\n        val_loss = None" if scheduler_type == "ReduceLROnPlateau" else "",
         epoch_step=_epoch_step(scheduler_type),
     ).strip("\n")

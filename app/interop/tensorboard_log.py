@@ -103,7 +103,9 @@ class TensorBoardLog:
         try:
             self._writer = _EventFile(Path(log_dir), flush_secs)
         except OSError as error:
-            raise NNStudioError(f"cannot write TensorBoard logs there: {error.strerror or error}", self.log_dir) from None
+            raise NNStudioError(
+                f"cannot write TensorBoard logs there: {error.strerror or error}", self.log_dir
+            ) from None
         self._groups: list[str] = []
         self._last_lrs: list[float] = []
         self._closed = False
@@ -145,7 +147,10 @@ class TensorBoardLog:
         if event.accuracy is not None:
             values.append(("train/accuracy", event.accuracy))
         if measured:
-            values += [(f"grad_norm/{group}", norm) for group, norm in zip(self._names(len(event.grad_norms)), event.grad_norms)]
+            values += [
+                (f"grad_norm/{group}", norm)
+                for group, norm in zip(self._names(len(event.grad_norms)), event.grad_norms)
+            ]
             values.append(("train/samples_per_s", event.samples_per_s))
         if measured or event.lrs != self._last_lrs:
             values += [(f"lr/{group}", lr) for group, lr in zip(self._names(len(event.lrs)), event.lrs)]
@@ -154,8 +159,10 @@ class TensorBoardLog:
 
     def _epoch(self, event: Epoch) -> None:
         values = [
-            ("epoch/train_loss", event.train_loss), ("epoch/train_accuracy", event.train_accuracy),
-            ("epoch/val_loss", event.val_loss), ("epoch/val_accuracy", event.val_accuracy),
+            ("epoch/train_loss", event.train_loss),
+            ("epoch/train_accuracy", event.train_accuracy),
+            ("epoch/val_loss", event.val_loss),
+            ("epoch/val_accuracy", event.val_accuracy),
         ]
         self._write([(tag, value) for tag, value in values if value is not None], event.step)
 
@@ -178,8 +185,13 @@ class TensorBoardLog:
         mean = stats.mean if math.isfinite(stats.mean) else 0.0
         variance = stats.std * stats.std * max(total - 1.0, 0.0) / total if math.isfinite(stats.std) and total else 0.0
         return self._histogram(
-            min=low, max=high, num=total, sum=mean * total, sum_squares=(variance + mean * mean) * total,
-            bucket_limit=[float(edge) for edge in edges[1:]], bucket=[float(count) for count in counts],
+            min=low,
+            max=high,
+            num=total,
+            sum=mean * total,
+            sum_squares=(variance + mean * mean) * total,
+            bucket_limit=[float(edge) for edge in edges[1:]],
+            bucket=[float(count) for count in counts],
         )
 
     def _write(self, values: list[tuple[str, float]], step: int) -> None:

@@ -60,13 +60,13 @@ class DtypeIssue:
 
 @dataclass
 class WeightsReport:
-    matched: list[str] = field(default_factory=list)      # model keys the file fits exactly
-    missing: list[str] = field(default_factory=list)      # in the model, not in the file
-    unexpected: list[str] = field(default_factory=list)   # in the file, not in the model
+    matched: list[str] = field(default_factory=list)  # model keys the file fits exactly
+    missing: list[str] = field(default_factory=list)  # in the model, not in the file
+    unexpected: list[str] = field(default_factory=list)  # in the file, not in the model
     shape_mismatches: list[ShapeMismatch] = field(default_factory=list)
     dtype_issues: list[DtypeIssue] = field(default_factory=list)
-    stripped_prefix: str = ""                              # "module." when the file came from DataParallel
-    loaded: list[str] = field(default_factory=list)        # what was actually copied into the model
+    stripped_prefix: str = ""  # "module." when the file came from DataParallel
+    loaded: list[str] = field(default_factory=list)  # what was actually copied into the model
     model: nn.Module | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -95,7 +95,9 @@ class WeightsReport:
         """The report as text, one line per fact."""
         lines = [f"{_count(self.matched)} fit the network"]
         if self.stripped_prefix:
-            lines.append(f"the prefix {self.stripped_prefix!r} (DataParallel / torch.compile) was stripped from every key")
+            lines.append(
+                f"the prefix {self.stripped_prefix!r} (DataParallel / torch.compile) was stripped from every key"
+            )
         lines += self.problems()
         if self.conversions:
             lines.append(f"{_count(self.conversions)} converted to the network's dtype: {_first(self.conversions)}")
@@ -116,8 +118,12 @@ def check_weights(model: nn.Module, tensors: dict[str, Tensor]) -> WeightsReport
             report.shape_mismatches.append(ShapeMismatch(name, tuple(target.shape), tuple(source.shape)))
             continue
         if source.dtype != target.dtype:
-            issue = DtypeIssue(name, _dtype_name(target.dtype), _dtype_name(source.dtype),
-                               _dtype_kind(source.dtype) != _dtype_kind(target.dtype))
+            issue = DtypeIssue(
+                name,
+                _dtype_name(target.dtype),
+                _dtype_name(source.dtype),
+                _dtype_kind(source.dtype) != _dtype_kind(target.dtype),
+            )
             report.dtype_issues.append(issue)
             if issue.fatal:
                 continue
@@ -134,7 +140,7 @@ def strip_wrapper_prefix(tensors: dict[str, Tensor], model: nn.Module) -> tuple[
         prefix = next((p for p in WRAPPER_PREFIXES if all(key.startswith(p) for key in tensors)), None)
         if prefix is None or (names and all(name.startswith(prefix) for name in names)):
             break
-        tensors = {key[len(prefix):]: value for key, value in tensors.items()}
+        tensors = {key[len(prefix) :]: value for key, value in tensors.items()}
         stripped += prefix
     return tensors, stripped
 
@@ -159,9 +165,11 @@ def apply_weights(model: nn.Module, tensors: dict[str, Tensor], partial: bool, w
     report = check_weights(model, tensors)
     if not report.clean and not partial:
         raise WeightsError(
-            "the weights do not fit the network, so none were loaded: " + "; ".join(report.problems())
+            "the weights do not fit the network, so none were loaded: "
+            + "; ".join(report.problems())
             + " (load only the matching tensors with a partial load: --partial)",
-            where, report,
+            where,
+            report,
         )
     if not report.matched and tensors:
         raise WeightsError("none of the file's tensors fit the network: " + "; ".join(report.problems()), where, report)
@@ -203,7 +211,7 @@ def read_weights_file(path: str | os.PathLike) -> dict[str, Tensor]:
         if path.suffix.lower() in PICKLE_SUFFIXES and path.is_file():
             raise NNStudioError(
                 f"{error.message}. nnstudio reads safetensors only (a {path.suffix} file is a pickle, and "
-                "unpickling runs code); convert a file you trust with: python -c \"import torch; "
+                'unpickling runs code); convert a file you trust with: python -c "import torch; '
                 "from safetensors.torch import save_file; "
                 f"save_file(torch.load('{path.name}', weights_only=True), '{path.stem}.safetensors')\"",
                 error.where,
@@ -233,6 +241,14 @@ def _first(items: list) -> str:
 
 
 __all__ = [
-    "WeightsError", "ShapeMismatch", "DtypeIssue", "WeightsReport", "check_weights", "strip_wrapper_prefix",
-    "load_weights_into", "apply_weights", "set_project_weights", "read_weights_file",
+    "WeightsError",
+    "ShapeMismatch",
+    "DtypeIssue",
+    "WeightsReport",
+    "check_weights",
+    "strip_wrapper_prefix",
+    "load_weights_into",
+    "apply_weights",
+    "set_project_weights",
+    "read_weights_file",
 ]

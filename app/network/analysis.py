@@ -50,9 +50,14 @@ class LayerRow:
 
     def to_json(self) -> dict:
         return {
-            "path": self.path, "type": self.type, "input_shape": self.input_shape,
-            "output_shape": self.output_shape, "params": self.params,
-            "trainable_params": self.trainable_params, "buffers": self.buffers, "status": self.status,
+            "path": self.path,
+            "type": self.type,
+            "input_shape": self.input_shape,
+            "output_shape": self.output_shape,
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "status": self.status,
         }
 
 
@@ -111,13 +116,19 @@ def _counts(module: nn.Module, named: list[tuple[str, nn.Module]]) -> Analysis:
     rows = []
     for path, sub in named[1:]:
         params = list(sub.parameters())
-        rows.append(LayerRow(
-            path=path, type=type(sub).__name__, input_shape=None, output_shape=None,
-            params=sum(_numel(p) for p in params),
-            trainable_params=sum(_numel(p) for p in params if p.requires_grad),
-            buffers=sum(_numel(b) for b in sub.buffers()),
-            status="not computed", calls=0,
-        ))
+        rows.append(
+            LayerRow(
+                path=path,
+                type=type(sub).__name__,
+                input_shape=None,
+                output_shape=None,
+                params=sum(_numel(p) for p in params),
+                trainable_params=sum(_numel(p) for p in params if p.requires_grad),
+                buffers=sum(_numel(b) for b in sub.buffers()),
+                status="not computed",
+                calls=0,
+            )
+        )
     params, buffers = list(module.parameters()), list(module.buffers())
     return Analysis(
         rows=rows,
@@ -154,9 +165,7 @@ class _Recorder:
     def __init__(self, named: list[tuple[str, nn.Module]]) -> None:
         self.named = named
         self.path_of = {id(m): path for path, m in named}
-        self.parent_of = {
-            id(child): parent for _, parent in named for child in parent.children()
-        }
+        self.parent_of = {id(child): parent for _, parent in named for child in parent.children()}
         self.stack: list[nn.Module] = []
         self.calls: dict[int, int] = {}
         self.inputs: dict[int, Any] = {}
@@ -207,8 +216,7 @@ class _Recorder:
             for handle in handles:
                 handle.remove()
 
-    def _error(self, culprit: nn.Module, args: tuple, kwargs: dict, error: Exception,
-               root: nn.Module) -> ShapeError:
+    def _error(self, culprit: nn.Module, args: tuple, kwargs: dict, error: Exception, root: nn.Module) -> ShapeError:
         path = "model" if culprit is root else self.path_of.get(id(culprit), "model")
         self.failed_path = path
         self.failed_id = id(culprit)
@@ -249,9 +257,7 @@ def _meta_call(module: nn.Module, args: list[torch.Tensor]) -> Any:
     tensors = [*module.named_parameters(), *module.named_buffers()]
     if all(t.is_meta for _, t in tensors):
         return module(*args)
-    stand_ins = {
-        name: torch.empty_like(t, device="meta").requires_grad_(t.requires_grad) for name, t in tensors
-    }
+    stand_ins = {name: torch.empty_like(t, device="meta").requires_grad_(t.requires_grad) for name, t in tensors}
     return functional_call(module, stand_ins, tuple(args))
 
 
@@ -319,8 +325,8 @@ def _expected(module: nn.Module, xs: list[torch.Tensor], kwargs: dict, given: st
             return f"{given} has {_channel_text(x, 1)} but num_channels={module.num_channels}"
     elif isinstance(module, nn.LayerNorm | nn.RMSNorm):
         wanted = tuple(module.normalized_shape)
-        if tuple(x.shape[-len(wanted):]) != wanted or x.dim() < len(wanted):
-            return f"{given} ends in {_dims(x.shape[-len(wanted):])} but normalized_shape={wanted}"
+        if tuple(x.shape[-len(wanted) :]) != wanted or x.dim() < len(wanted):
+            return f"{given} ends in {_dims(x.shape[-len(wanted) :])} but normalized_shape={wanted}"
     elif isinstance(module, nn.RNNBase):
         if x.dim() not in (2, 3):
             return f"{given} must be 2D (L, H_in) or 3D, got {x.dim()}D"
@@ -342,8 +348,12 @@ def _channel_text(x: torch.Tensor, dim: int) -> str:
 def _channels(module: nn.Module, x: torch.Tensor, given: str, name: str, wanted: int) -> str | None:
     # BatchNorm1d takes (N, C) or (N, C, L); the others need batch, channels and spatial dims.
     allowed = {
-        "BatchNorm1d": (2, 3), "BatchNorm2d": (4,), "BatchNorm3d": (5,),
-        "InstanceNorm1d": (2, 3), "InstanceNorm2d": (3, 4), "InstanceNorm3d": (4, 5),
+        "BatchNorm1d": (2, 3),
+        "BatchNorm2d": (4,),
+        "BatchNorm3d": (5,),
+        "InstanceNorm1d": (2, 3),
+        "InstanceNorm2d": (3, 4),
+        "InstanceNorm3d": (4, 5),
     }.get(type(module).__name__)
     if isinstance(module, nn.modules.instancenorm._InstanceNorm) and not module.affine:
         wanted = -1  # torch only warns when an InstanceNorm without weights sees other channels

@@ -199,9 +199,12 @@ def _show(value) -> str:
 def canonical(arg_type: ArgType, value):
     """torch stores ``kernel_size=3`` of a Conv2d as (3, 3): both are written as 3."""
     if (
-        isinstance(value, list) and value and ("int",) in arg_type.forms
+        isinstance(value, list)
+        and value
+        and ("int",) in arg_type.forms
         and any(f[0] == "ints" and f[1] == len(value) for f in arg_type.forms)
-        and all(v == value[0] for v in value) and _is_int(value[0])
+        and all(v == value[0] for v in value)
+        and _is_int(value[0])
     ):
         return value[0]
     return value

@@ -47,7 +47,6 @@ def _first_line(error: Exception) -> str:
 def structure(module: nn.Module) -> tuple:
     """What makes two modules the same network: the text and every tensor's name and shape."""
     tensors = [
-        (name, tuple(t.shape), t.requires_grad)
-        for name, t in (*module.named_parameters(), *module.named_buffers())
+        (name, tuple(t.shape), t.requires_grad) for name, t in (*module.named_parameters(), *module.named_buffers())
     ]
     return repr(module), tuple(tensors)

@@ -18,7 +18,10 @@ from torch import nn
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _MODULE_FIX = {list: "nn.ModuleList", tuple: "nn.ModuleList", set: "nn.ModuleList", dict: "nn.ModuleDict"}
 _PARAMETER_FIX = {
-    list: "nn.ParameterList", tuple: "nn.ParameterList", set: "nn.ParameterList", dict: "nn.ParameterDict",
+    list: "nn.ParameterList",
+    tuple: "nn.ParameterList",
+    set: "nn.ParameterList",
+    dict: "nn.ParameterDict",
 }
 _UNSEEN = "that model.parameters() (and so the optimizer, .to(device) and state_dict) will never see"
 
@@ -87,9 +90,7 @@ def _check(path: str, attribute: str, value: Any, registered: _Registered) -> li
         return []
     items, inner = _items(value)
     modules = _unique(x for x in items if isinstance(x, nn.Module) and id(x) not in registered.modules)
-    parameters = _unique(
-        x for x in items if isinstance(x, nn.Parameter) and id(x) not in registered.tensors
-    )
+    parameters = _unique(x for x in items if isinstance(x, nn.Parameter) and id(x) not in registered.tensors)
     found = []
     if modules:
         found.append(_module_container(path, attribute, value, inner, modules, registered))
@@ -144,9 +145,7 @@ def _fix(fixes: dict[type, str], outer: Any, inner: type | None) -> str:
 def _module_container(
     path: str, attribute: str, value: Any, inner: type | None, modules: list[nn.Module], registered: _Registered
 ) -> LintWarning:
-    hidden = _unique(
-        p for m in modules for p in m.parameters() if id(p) not in registered.tensors
-    )
+    hidden = _unique(p for m in modules for p in m.parameters() if id(p) not in registered.tensors)
     hidden_params = sum(p.numel() for p in hidden)
     count = _plural(len(modules), "module")
     message = (

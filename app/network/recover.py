@@ -38,8 +38,7 @@ def _recover(module: nn.Module, path: str) -> Node:
     if type_name is None:
         cls = type(module)
         raise SpecError(
-            f"{cls.__module__}.{cls.__qualname__} is not a catalog type or container "
-            "(its forward is custom code)",
+            f"{cls.__module__}.{cls.__qualname__} is not a catalog type or container (its forward is custom code)",
             where,
         )
     entry = catalog()[type_name]

@@ -19,8 +19,12 @@ def format_shape(shape) -> str:
 def _cells(row: LayerRow) -> tuple[str, ...]:
     output = format_shape(row.output_shape) if row.status == "ok" else row.status
     return (
-        f"{row.path} ({row.type})", format_shape(row.input_shape), output,
-        f"{row.params:,}", f"{row.trainable_params:,}", f"{row.buffers:,}",
+        f"{row.path} ({row.type})",
+        format_shape(row.input_shape),
+        output,
+        f"{row.params:,}",
+        f"{row.trainable_params:,}",
+        f"{row.buffers:,}",
     )
 
 

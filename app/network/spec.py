@@ -102,9 +102,7 @@ def _parse(data: Any, where: str, depth: int, parent: str | None) -> Node:
     children = data.get("children", [])
     if not isinstance(children, list):
         raise SpecError(f"must be a list, got {_kind(children)}", f"{where}.children")
-    parsed = [
-        _parse(child, f"{where}.children[{i}]", depth + 1, entry.name) for i, child in enumerate(children)
-    ]
+    parsed = [_parse(child, f"{where}.children[{i}]", depth + 1, entry.name) for i, child in enumerate(children)]
     return Node(entry.name, dict(args), parsed, name)
 
 

@@ -47,9 +47,7 @@ def parse_model_kwargs(text: str | None) -> dict[str, Any]:
             KWARGS_OPTION,
         ) from None
     if not isinstance(value, dict):
-        raise ModelLoadError(
-            f'must be a JSON object like {{"hidden": 64}}, got {_json_kind(value)}', KWARGS_OPTION
-        )
+        raise ModelLoadError(f'must be a JSON object like {{"hidden": 64}}, got {_json_kind(value)}', KWARGS_OPTION)
     return value
 
 
@@ -162,8 +160,10 @@ def _lookup(module: ModuleType, name: str, shown: str, target: str) -> Any:
 def _module_classes(module: ModuleType, shown: str, limit: int = 20) -> str:
     package = module.__name__
     names = sorted(
-        key for key, value in vars(module).items()
-        if isinstance(value, type) and issubclass(value, nn.Module)
+        key
+        for key, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, nn.Module)
         and _defined_in(getattr(value, "__module__", None) or "", package)
     )
     if not names:
@@ -201,9 +201,7 @@ def _construct(factory: Any, name: str, kwargs: dict, device: str, target: str) 
         except (Exception, SystemExit) as cpu_error:
             raise ModelLoadError(f"{name}(...) raised {_describe(cpu_error)}", target) from cpu_error
     if not isinstance(result, nn.Module):
-        raise ModelLoadError(
-            f"{name}(...) returned {_article(type(result).__name__)}, not an nn.Module", target
-        )
+        raise ModelLoadError(f"{name}(...) returned {_article(type(result).__name__)}, not an nn.Module", target)
     return result
 
 
@@ -246,7 +244,10 @@ def _user_location(error: BaseException) -> str | None:
 def _library_roots() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
     roots = [paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")]
-    roots += [os.path.dirname(torch.__file__), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]  # all of app/
+    roots += [
+        os.path.dirname(torch.__file__),
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    ]  # all of app/
     return tuple(os.path.join(os.path.abspath(r), "") for r in roots if r)
 
 

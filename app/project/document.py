@@ -15,6 +15,7 @@ from app.network.catalog import LayerType, layer_type
 from app.errors import EditError, SpecError
 from app.network.addresses import Address
 from app.network.spec import Node, name_problem, validate
+
 DEFAULT_UNDO_LIMIT = 500
 
 
@@ -89,8 +90,10 @@ def slot_index(parent: Node, name: str) -> int:
 
 
 def as_address(address) -> Address:
-    if isinstance(address, (str, bytes)) or not hasattr(address, "__iter__") or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in address
+    if (
+        isinstance(address, (str, bytes))
+        or not hasattr(address, "__iter__")
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in address)
     ):
         raise EditError(f"an address is a tuple of child indices, got {address!r}")
     return tuple(address)
@@ -100,7 +103,7 @@ def after_removal(address: Address, removed: Address) -> Address:
     """Where ``address`` is once the node at ``removed`` (not an ancestor of it) is gone."""
     depth = len(removed) - 1
     if len(address) > depth and address[:depth] == removed[:-1] and address[depth] > removed[-1]:
-        return (*address[:depth], address[depth] - 1, *address[depth + 1:])
+        return (*address[:depth], address[depth] - 1, *address[depth + 1 :])
     return address
 
 
@@ -203,7 +206,7 @@ class UndoStack:
         if getattr(command, "changes_nothing", lambda document: False)(self._document):
             return False
         command.do(self._document)  # raises, with the document untouched, when refused
-        del self._commands[self._index:]
+        del self._commands[self._index :]
         if self._clean is not None and self._clean > self._index:
             self._clean = None
         self._commands.append(command)
@@ -242,7 +245,7 @@ class UndoStack:
 
     @property
     def undo_text(self) -> str:
-        """"Undo rename 'fc1' to 'head'", or plain "Undo" when there is nothing to undo."""
+        """ "Undo rename 'fc1' to 'head'", or plain "Undo" when there is nothing to undo."""
         return f"Undo {self._commands[self._index - 1].text}" if self.can_undo else "Undo"
 
     @property
@@ -357,8 +360,9 @@ class Document:
         if command is None:
             self._emit(Changed(action, "", ()))
         else:
-            self._emit(Changed(action, command.kind, command.changed_address(), command.text,
-                               getattr(command, "section", "")))
+            self._emit(
+                Changed(action, command.kind, command.changed_address(), command.text, getattr(command, "section", ""))
+            )
 
     def _emit(self, event: Changed) -> None:
         for callback in list(self._listeners):

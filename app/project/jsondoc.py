@@ -58,9 +58,7 @@ def decode_json(data: bytes, where: str) -> Any:
     except RecursionError:
         raise ProjectError(f"is nested too deeply (at most {MAX_NESTING} levels)", where) from None
     except _TooLong as error:
-        raise ProjectError(
-            f"holds an integer with {error.digits} digits (at most {MAX_INT_DIGITS})", where
-        ) from None
+        raise ProjectError(f"holds an integer with {error.digits} digits (at most {MAX_INT_DIGITS})", where) from None
     except ValueError as error:  # anything else the parser refuses
         raise ProjectError(f"is not valid JSON: {error}", where) from None
     check_plain(value)

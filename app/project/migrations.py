@@ -29,7 +29,7 @@ def _v1_to_v2(data: dict) -> dict:
         shape = check_shape(data.pop("input_shape"), "input_shape")
         dtype = data.pop("input_dtype", "float32")
         if not isinstance(dtype, str):  # check_dtype looks it up in a dict
-            raise ProjectError(f"must be a dtype name such as \"float32\", got {_kind(dtype)}", "input_dtype")
+            raise ProjectError(f'must be a dtype name such as "float32", got {_kind(dtype)}', "input_dtype")
         dtype = check_dtype(dtype, "input_dtype")
     except NNStudioError as error:
         raise ProjectError(error.message, error.where) from None
@@ -53,10 +53,10 @@ def check_header(data: Any) -> int:
     if not isinstance(data, dict):
         raise ProjectError(f"must be a JSON object (an nnstudio project), got {_kind(data)}", "(top level)")
     if "format" not in data:
-        raise ProjectError(f"missing: this is not an nnstudio project (expected \"{FORMAT}\")", "format")
+        raise ProjectError(f'missing: this is not an nnstudio project (expected "{FORMAT}")', "format")
     if data["format"] != FORMAT:
         shown = repr(data["format"]) if isinstance(data["format"], str) else _kind(data["format"])
-        raise ProjectError(f"must be \"{FORMAT}\", got {shown[:60]}", "format")
+        raise ProjectError(f'must be "{FORMAT}", got {shown[:60]}', "format")
     if "version" not in data:
         raise ProjectError("missing (the version of the file format)", "version")
     version = data["version"]

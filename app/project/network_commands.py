@@ -14,14 +14,29 @@ from __future__ import annotations
 from app.network.argtypes import to_json
 from app.network.catalog import layer_type
 from app.project.document import (
-    Address, Document, EditCommand, after_removal, as_address, check_fits, check_removable, entry_of, json_path,
-    label, slot_index,
+    Address,
+    Document,
+    EditCommand,
+    after_removal,
+    as_address,
+    check_fits,
+    check_removable,
+    entry_of,
+    json_path,
+    label,
+    slot_index,
 )
 from app.errors import EditError, SpecError
 from app.network.spec import Node, check_args
 
 __all__ = [
-    "AddNode", "RemoveNode", "MoveNode", "RenameNode", "SetArgument", "WrapInContainer", "DuplicateNode",
+    "AddNode",
+    "RemoveNode",
+    "MoveNode",
+    "RenameNode",
+    "SetArgument",
+    "WrapInContainer",
+    "DuplicateNode",
     "free_name",
 ]
 
@@ -50,7 +65,9 @@ class AddNode(EditCommand):
             self._at = slot_index(parent, self.node.name)
         elif self.index is None:
             self._at = len(parent.children)
-        elif isinstance(self.index, int) and not isinstance(self.index, bool) and 0 <= self.index <= len(parent.children):
+        elif (
+            isinstance(self.index, int) and not isinstance(self.index, bool) and 0 <= self.index <= len(parent.children)
+        ):
             self._at = self.index
         else:
             raise EditError(f"index {self.index!r} is outside 0..{len(parent.children)}", where)
@@ -128,7 +145,9 @@ class MoveNode(EditCommand):
         new_parent = document.node_at(self.new_parent_address)
         where = json_path(self.new_parent_address)
         if self.new_parent_address[: len(self.address)] == self.address:
-            raise EditError(f"cannot move {label(node, self.address[-1])} into itself or one of its own children", where)
+            raise EditError(
+                f"cannot move {label(node, self.address[-1])} into itself or one of its own children", where
+            )
         same_parent = new_parent is old_parent
         if not same_parent:
             check_removable(old_parent, self.address[:-1], node)
@@ -302,7 +321,9 @@ class WrapInContainer(EditCommand):
         self._slot_name = None
         if not entry_of(parent, json_path(parent_address)).is_sequence:
             if len(nodes) > 1:
-                raise EditError(f"a slot of {parent.type} holds one module: wrap them one at a time", json_path(parent_address))
+                raise EditError(
+                    f"a slot of {parent.type} holds one module: wrap them one at a time", json_path(parent_address)
+                )
             if self.name is not None:
                 raise EditError(f"the container takes the slot's name {nodes[0].name!r}", json_path(parent_address))
             self._slot_name = nodes[0].name
@@ -325,17 +346,17 @@ class WrapInContainer(EditCommand):
     def _apply(self, document: Document) -> None:
         children = document.node_at(self._parent).children
         end = self._start + len(self._wrapped)
-        container = Node(self.container_type, {}, list(children[self._start:end]), self._slot_name or self.name)
+        container = Node(self.container_type, {}, list(children[self._start : end]), self._slot_name or self.name)
         if self._slot_name is not None:
             container.children[0].name = None
-        children[self._start:end] = [container]
+        children[self._start : end] = [container]
 
     def _revert(self, document: Document) -> None:
         children = document.node_at(self._parent).children
         container = children[self._start]
         if self._slot_name is not None:
             container.children[0].name = self._slot_name
-        children[self._start:self._start + 1] = container.children
+        children[self._start : self._start + 1] = container.children
 
     def changed_address(self) -> Address:
         return self._parent
@@ -367,7 +388,9 @@ class DuplicateNode(AddNode):
         original = document.node_at(self.source)
         parent = document.parent_of(self.source)
         if not entry_of(parent, json_path(self.source[:-1])).is_sequence:
-            raise EditError(f"{original.name!r} is a slot of {parent.type}: it holds one module", json_path(self.source))
+            raise EditError(
+                f"{original.name!r} is a slot of {parent.type}: it holds one module", json_path(self.source)
+            )
         self.node = original.clone()
         if original.name is not None:
             self.node.name = free_name(original.name, {c.name for c in parent.children if c.name})

@@ -33,14 +33,33 @@ from app.network.spec import Node
 from app.setup.training_section import parse_training
 
 __all__ = [
-    "FORMAT", "VERSION", "Project", "parse_project", "load_project", "save_project", "load_weights",
+    "FORMAT",
+    "VERSION",
+    "Project",
+    "parse_project",
+    "load_project",
+    "save_project",
+    "load_weights",
     "project_bytes",
 ]
 
 SUFFIX = ".nnproj"
 KEYS = (
-    "format", "version", "name", "description", "inputs", "device", "mode", "init", "freeze",
-    "optimizer", "scheduler", "training", "probes", "weights", "network",
+    "format",
+    "version",
+    "name",
+    "description",
+    "inputs",
+    "device",
+    "mode",
+    "init",
+    "freeze",
+    "optimizer",
+    "scheduler",
+    "training",
+    "probes",
+    "weights",
+    "network",
 )
 REQUIRED = ("format", "version", "inputs", "network")
 MAX_INPUTS = 16
@@ -302,7 +321,7 @@ def _inputs(value: Any) -> list[InputSpec]:
 def _dtype_text(value: Any, where: str) -> str:
     # check_dtype looks the value up in a dict, which a list or an object cannot be
     if not isinstance(value, str):
-        raise ProjectError(f"must be a dtype name such as \"float32\", got {_kind(value)}", where)
+        raise ProjectError(f'must be a dtype name such as "float32", got {_kind(value)}', where)
     return value
 
 
@@ -327,8 +346,14 @@ def _weights_name(value: Any, where: str) -> str | None:
     if not isinstance(value, str):
         raise ProjectError(f"must be a file name or null, got {_kind(value)}", where)
     if (
-        not value or value in (".", "..") or "/" in value or "\\" in value or "\0" in value
-        or ":" in value or value != value.strip() or len(value) > 255
+        not value
+        or value in (".", "..")
+        or "/" in value
+        or "\\" in value
+        or "\0" in value
+        or ":" in value
+        or value != value.strip()
+        or len(value) > 255
     ):
         raise ProjectError(
             f"must be the plain name of a file beside the project (no folders), got {_show(value)}", where
@@ -386,4 +411,3 @@ def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
     )
-

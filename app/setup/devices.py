@@ -23,15 +23,15 @@ class DeviceError(NNStudioError):
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    id: str                   # "cpu", "cuda:0", "mps"
+    id: str  # "cpu", "cuda:0", "mps"
     name: str
     memory_bytes: int | None  # total memory, None where unknown
 
 
 @dataclass(frozen=True)
 class Placement:
-    kind: str                          # "cpu" | "cuda" | "mps" | "dp"
-    index: int | None = None           # for cuda
+    kind: str  # "cpu" | "cuda" | "mps" | "dp"
+    index: int | None = None  # for cuda
     ids: tuple[int, ...] = field(default=())  # for dp
 
     @property
@@ -82,13 +82,17 @@ def why_unavailable(placement: Placement) -> str | None:
     """None when the placement can be used here, else a sentence that lists what is here."""
     present = [d.id for d in discover()]
     wanted = {
-        "cpu": [], "mps": ["mps"], "cuda": [f"cuda:{placement.index or 0}"],
+        "cpu": [],
+        "mps": ["mps"],
+        "cuda": [f"cuda:{placement.index or 0}"],
         "dp": [f"cuda:{i}" for i in placement.ids],
     }[placement.kind]
     missing = [d for d in wanted if d not in present]
     if not missing:
         return None
-    reason = "" if torch.cuda.is_available() else " (torch.cuda.is_available() is False: no CUDA GPU or a CPU-only torch)"
+    reason = (
+        "" if torch.cuda.is_available() else " (torch.cuda.is_available() is False: no CUDA GPU or a CPU-only torch)"
+    )
     return f"{', '.join(missing)} is not available{reason}; devices here: {', '.join(present)}"
 
 

@@ -35,11 +35,15 @@ SCHEMES: dict[str, Scheme] = {
     "xavier_uniform": Scheme(nn.init.xavier_uniform_, {"gain": 1.0}, 2, needs="at least 2 dimensions"),
     "xavier_normal": Scheme(nn.init.xavier_normal_, {"gain": 1.0}, 2, needs="at least 2 dimensions"),
     "kaiming_uniform": Scheme(
-        nn.init.kaiming_uniform_, {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"}, 2,
+        nn.init.kaiming_uniform_,
+        {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"},
+        2,
         needs="at least 2 dimensions",
     ),
     "kaiming_normal": Scheme(
-        nn.init.kaiming_normal_, {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"}, 2,
+        nn.init.kaiming_normal_,
+        {"a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"},
+        2,
         needs="at least 2 dimensions",
     ),
     "orthogonal": Scheme(nn.init.orthogonal_, {"gain": 1.0}, 2, needs="at least 2 dimensions"),

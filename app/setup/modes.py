@@ -52,6 +52,7 @@ def apply_mode(model: nn.Module, mode: dict, where: str = "mode.overrides") -> N
 def pinned_modes(model: nn.Module) -> dict[str, bool]:
     """The overrides in force on a model, by path."""
     return {
-        path: module.training for path, module in model.named_modules()
+        path: module.training
+        for path, module in model.named_modules()
         if isinstance(module.__dict__.get("train"), types.MethodType)
     }

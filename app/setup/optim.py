@@ -66,7 +66,8 @@ def hyperparameters(type_name: str) -> dict[str, object]:
     """The optimizer's hyperparameters and their defaults, read from its signature."""
     signature = inspect.signature(OPTIMIZERS[type_name].__init__)
     return {
-        name: param.default for name, param in signature.parameters.items()
+        name: param.default
+        for name, param in signature.parameters.items()
         if name not in HIDDEN_HYPERPARAMETERS and param.kind is not param.VAR_KEYWORD
     }
 
@@ -94,7 +95,9 @@ def _hyper(type_name: str, values: object, where: str) -> dict:
     known = hyperparameters(type_name)
     for name, value in values.items():
         if name not in known:
-            raise NNStudioError(f"{type_name} has no hyperparameter {name!r} (its: {', '.join(known)})", f"{where}.{name}")
+            raise NNStudioError(
+                f"{type_name} has no hyperparameter {name!r} (its: {', '.join(known)})", f"{where}.{name}"
+            )
         problem = _hyper_problem(value, known[name])
         if problem:
             raise NNStudioError(problem, f"{where}.{name}")

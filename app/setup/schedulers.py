@@ -20,10 +20,22 @@ from app.jsoncheck import object_with, one_of
 ARGUMENTS: dict[str, dict[str, type | tuple]] = {
     "StepLR": {"step_size": int, "gamma": float},
     "CosineAnnealingLR": {"T_max": int, "eta_min": float},
-    "OneCycleLR": {"max_lr": float, "total_steps": int, "pct_start": float, "anneal_strategy": ("cos", "linear"),
-                   "div_factor": float, "final_div_factor": float},
-    "ReduceLROnPlateau": {"mode": ("min", "max"), "factor": float, "patience": int, "threshold": float,
-                          "min_lr": float, "cooldown": int},
+    "OneCycleLR": {
+        "max_lr": float,
+        "total_steps": int,
+        "pct_start": float,
+        "anneal_strategy": ("cos", "linear"),
+        "div_factor": float,
+        "final_div_factor": float,
+    },
+    "ReduceLROnPlateau": {
+        "mode": ("min", "max"),
+        "factor": float,
+        "patience": int,
+        "threshold": float,
+        "min_lr": float,
+        "cooldown": int,
+    },
 }
 REQUIRED = {"StepLR": ("step_size",)}
 

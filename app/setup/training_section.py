@@ -29,8 +29,13 @@ class TrainingConfig:
 
     def to_json(self) -> dict:
         return {
-            "dataset": dict(self.dataset), "loss": self.loss.to_json(), "epochs": self.epochs,
-            "batch_size": self.batch_size, "val_split": self.val_split, "shuffle": self.shuffle, "seed": self.seed,
+            "dataset": dict(self.dataset),
+            "loss": self.loss.to_json(),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "val_split": self.val_split,
+            "shuffle": self.shuffle,
+            "seed": self.seed,
         }
 
 
@@ -38,7 +43,9 @@ def parse_training(data: object, where: str = "training") -> TrainingConfig:
     object_with(data, where, TRAINING_KEYS, required=("dataset", "loss"))
     loss = Node.from_json(data["loss"], f"{where}.loss")
     if layer_type(loss.type).family != "loss":
-        raise NNStudioError(f"{loss.type} is not a loss (pick one from the catalog's loss family)", f"{where}.loss.type")
+        raise NNStudioError(
+            f"{loss.type} is not a loss (pick one from the catalog's loss family)", f"{where}.loss.type"
+        )
     config = TrainingConfig(parse_dataset(data["dataset"], f"{where}.dataset"), loss)
     config.epochs = bounded_int(data.get("epochs", config.epochs), f"{where}.epochs", 1, 100_000)
     config.batch_size = bounded_int(data.get("batch_size", config.batch_size), f"{where}.batch_size", 1, 1_000_000)

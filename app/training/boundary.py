@@ -43,10 +43,13 @@ class BoundaryImage:
 class BoundaryGrid:
     """Cell centres over a rectangle, as an (res * res, 2) float32 tensor made once."""
 
-    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float],
-                 resolution: int = DEFAULT_RESOLUTION) -> None:
-        if not isinstance(resolution, int) or isinstance(resolution, bool) or not (
-            MIN_RESOLUTION <= resolution <= MAX_RESOLUTION
+    def __init__(
+        self, x_range: tuple[float, float], y_range: tuple[float, float], resolution: int = DEFAULT_RESOLUTION
+    ) -> None:
+        if (
+            not isinstance(resolution, int)
+            or isinstance(resolution, bool)
+            or not (MIN_RESOLUTION <= resolution <= MAX_RESOLUTION)
         ):
             raise NNStudioError(
                 f"must be an integer from {MIN_RESOLUTION} to {MAX_RESOLUTION}, got {resolution!r}", "resolution"
@@ -65,8 +68,9 @@ class BoundaryGrid:
         self._placed: dict[tuple[torch.device, torch.dtype], Tensor] = {}
 
     @classmethod
-    def for_data(cls, data: Data, resolution: int = DEFAULT_RESOLUTION,
-                 margin: float = DEFAULT_MARGIN) -> BoundaryGrid | None:
+    def for_data(
+        cls, data: Data, resolution: int = DEFAULT_RESOLUTION, margin: float = DEFAULT_MARGIN
+    ) -> BoundaryGrid | None:
         """A grid over the data's points plus ``margin`` of their span on each side.
 
         None unless the data is classification with 2 float features (a boundary needs a plane).
@@ -128,7 +132,8 @@ class BoundaryGrid:
         if not isinstance(output, Tensor) or output.ndim not in (1, 2) or output.shape[0] != count:
             raise NNStudioError(
                 f"the model gave {shape} for {count} points; a decision boundary needs "
-                f"one score per class, shape ({count}, classes)", "network",
+                f"one score per class, shape ({count}, classes)",
+                "network",
             )
         scores = output.detach().float()
         if scores.ndim == 1:
@@ -144,8 +149,11 @@ class BoundaryGrid:
         res = self.resolution
         confidence_np = np.nan_to_num(confidence.cpu().numpy().reshape(res, res), nan=0.0).astype(np.float32)
         return BoundaryImage(
-            label.cpu().numpy().reshape(res, res).astype(np.int64), confidence_np,
-            self.x_range, self.y_range, int(classes),
+            label.cpu().numpy().reshape(res, res).astype(np.int64),
+            confidence_np,
+            self.x_range,
+            self.y_range,
+            int(classes),
         )
 
 

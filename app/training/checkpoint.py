@@ -25,13 +25,13 @@ VERSION = 1
 
 @dataclass
 class TrainingState:
-    step: int           # optimizer steps done
-    epoch: int          # the epoch in progress (or the next one, when batch == 0)
-    batch: int          # batches of that epoch already done
+    step: int  # optimizer steps done
+    epoch: int  # the epoch in progress (or the next one, when batch == 0)
+    batch: int  # batches of that epoch already done
     model: dict
     optimizer: dict
     scheduler: dict | None
-    rng: dict           # "torch" and "cuda.<i>" ByteTensors
+    rng: dict  # "torch" and "cuda.<i>" ByteTensors
 
 
 def save_checkpoint(path: Path, state: TrainingState, extra: dict | None = None) -> Path:
@@ -47,14 +47,21 @@ def save_checkpoint(path: Path, state: TrainingState, extra: dict | None = None)
     tensors.update({f"rng.{k}": v for k, v in state.rng.items()})
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     meta = {
-        "format": FORMAT, "version": VERSION, "step": state.step, "epoch": state.epoch, "batch": state.batch,
+        "format": FORMAT,
+        "version": VERSION,
+        "step": state.step,
+        "epoch": state.epoch,
+        "batch": state.batch,
         "optimizer": {"param_groups": state.optimizer["param_groups"], "state": json_state},
-        "scheduler": _jsonable(state.scheduler), **(extra or {}),
+        "scheduler": _jsonable(state.scheduler),
+        **(extra or {}),
     }
-    write_all_atomic([
-        (path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp))),
-        (path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n")),
-    ])
+    write_all_atomic(
+        [
+            (path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp))),
+            (path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n")),
+        ]
+    )
     return path.with_suffix(".json")
 
 
@@ -69,8 +76,8 @@ def load_checkpoint(path: Path) -> tuple[TrainingState, dict]:
         raise NNStudioError(f"cannot read the checkpoint: {error}", str(base)) from error
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise NNStudioError(f"not an nnstudio checkpoint (format {FORMAT!r} expected)", str(base.with_suffix(".json")))
-    model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    rng = {k[len("rng."):]: v for k, v in tensors.items() if k.startswith("rng.")}
+    model = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    rng = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
     optim_state: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):

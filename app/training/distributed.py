@@ -36,7 +36,8 @@ def start(placement: Placement) -> DistributedContext:
     if missing:
         raise NNStudioError(
             f"--ddp needs a launch by torchrun ({', '.join(missing)} not set): "
-            "torchrun --nproc_per_node=2 -m app train PROJECT --ddp", "--ddp",
+            "torchrun --nproc_per_node=2 -m app train PROJECT --ddp",
+            "--ddp",
         )
     if placement.kind == "dp":
         raise NNStudioError("use either --ddp or a dp: device, not both", "--device")

@@ -140,7 +140,7 @@ class ProbeSeries:
     def column(self, name: str) -> np.ndarray:
         """A view of one scalar over the snapshots so far (``step``, ``mean``, ``std``, ...)."""
         self._flush()
-        return self._columns[name][:self._stored]
+        return self._columns[name][: self._stored]
 
     @property
     def steps(self) -> np.ndarray:
@@ -150,7 +150,7 @@ class ProbeSeries:
     def bands(self) -> np.ndarray:
         """A view: a row per snapshot, a column per percentile in ``qs``."""
         self._flush()
-        return self._bands[:self._stored]
+        return self._bands[: self._stored]
 
     def _flush(self) -> None:
         if not self._pending:
@@ -170,7 +170,7 @@ class ProbeSeries:
             group = pending[i:j]
             if all(len(stats.hist) == len(group[0].hist) for stats in group):
                 hists = np.stack([stats.hist for stats in group])
-                self._bands[start + i:start + j] = percentiles_from_histogram(hists, group[0].edges, self.qs)
+                self._bands[start + i : start + j] = percentiles_from_histogram(hists, group[0].edges, self.qs)
             else:
                 for k, stats in enumerate(group):
                     self._bands[start + i + k] = percentiles_from_histogram(stats.hist, stats.edges, self.qs)
@@ -194,10 +194,10 @@ class ProbeSeries:
         capacity = 2 * len(self._bands)
         for name, column in self._columns.items():
             grown = np.empty(capacity)
-            grown[:self._stored] = column[:self._stored]
+            grown[: self._stored] = column[: self._stored]
             self._columns[name] = grown
         bands = np.empty((capacity, len(self.qs)))
-        bands[:self._stored] = self._bands[:self._stored]
+        bands[: self._stored] = self._bands[: self._stored]
         self._bands = bands
 
 

@@ -34,8 +34,14 @@ METRICS_EVERY = 10
 
 class Engine:
     def __init__(
-        self, setup: Setup, *, probes: ProbeSet | None = None, checkpoint_dir: Path | None = None,
-        resume: TrainingState | None = None, checkpoint_every: int = 1, metrics_every: int = METRICS_EVERY,
+        self,
+        setup: Setup,
+        *,
+        probes: ProbeSet | None = None,
+        checkpoint_dir: Path | None = None,
+        resume: TrainingState | None = None,
+        checkpoint_every: int = 1,
+        metrics_every: int = METRICS_EVERY,
     ) -> None:
         self.setup = setup
         self.probes = probes
@@ -89,8 +95,9 @@ class Engine:
             self._restore(self.resume_state)
         else:
             torch.manual_seed(s.config.seed)  # dropout and friends: the same in every run
-        yield Started(s.config.epochs, len(s.batches), self.epoch, self.step, str(s.device), list(s.groups),
-                      s.batches.samples)
+        yield Started(
+            s.config.epochs, len(s.batches), self.epoch, self.step, str(s.device), list(s.groups), s.batches.samples
+        )
         clock = _ActiveClock()
         for epoch in range(self.epoch, s.config.epochs):
             self.epoch = epoch
@@ -154,8 +161,15 @@ class Engine:
         clock.samples += len(y)
         elapsed = clock.elapsed
         return Step(
-            self.step, self.epoch, self.batch, loss_value, batch_accuracy, _lrs(s.optimizer), norms,
-            clock.samples / elapsed if elapsed > 0 else 0.0, elapsed,
+            self.step,
+            self.epoch,
+            self.batch,
+            loss_value,
+            batch_accuracy,
+            _lrs(s.optimizer),
+            norms,
+            clock.samples / elapsed if elapsed > 0 else 0.0,
+            elapsed,
         )
 
     def _loss(self, output, target: torch.Tensor) -> torch.Tensor:
@@ -189,7 +203,9 @@ class Engine:
         self.setup.optimizer.zero_grad(set_to_none=True)
         buffers.restore()
         return Stopped(
-            self.step, self.epoch, "nonfinite",
+            self.step,
+            self.epoch,
+            "nonfinite",
             f"{what} at step {self.step + 1} (epoch {self.epoch + 1}, batch {self.batch + 1}); "
             f"the run stopped and kept the weights from after step {self.step}",
         )
@@ -207,8 +223,9 @@ class Engine:
                 s.scheduler.step(val_loss if val_loss is not None else totals.mean_loss())
             else:
                 s.scheduler.step()
-        return Epoch(epoch + 1, self.step, totals.mean_loss(), totals.mean_accuracy(), val_loss, val_accuracy,
-                     _lrs(s.optimizer))
+        return Epoch(
+            epoch + 1, self.step, totals.mean_loss(), totals.mean_accuracy(), val_loss, val_accuracy, _lrs(s.optimizer)
+        )
 
     def _validate(self) -> tuple[float | None, float | None]:
         s = self.setup
@@ -216,16 +233,24 @@ class Engine:
             return None, None
         s.model.eval()
         try:
-            return evaluate_split(s.model, s.loss_fn, s.data, "validation", s.config.batch_size * VAL_BATCH_FACTOR,
-                                  s.device)
+            return evaluate_split(
+                s.model, s.loss_fn, s.data, "validation", s.config.batch_size * VAL_BATCH_FACTOR, s.device
+            )
         finally:
             s.model.train(s.mode.get("training", True))
 
     def state(self) -> TrainingState:
         s = self.setup
         scheduler = s.scheduler.state_dict() if s.scheduler is not None else None
-        return TrainingState(self.step, self.epoch, self.batch, s.core.state_dict(), s.optimizer.state_dict(),
-                             scheduler, rng_state(s.device))
+        return TrainingState(
+            self.step,
+            self.epoch,
+            self.batch,
+            s.core.state_dict(),
+            s.optimizer.state_dict(),
+            scheduler,
+            rng_state(s.device),
+        )
 
     def _checkpoint(self) -> Checkpoint:
         path = save_checkpoint(self.checkpoint_dir / "checkpoint", self.state())

@@ -19,8 +19,8 @@ from app.numpy_view import numpy_view
 
 @dataclass
 class Evaluation:
-    split: str          # "validation" | "training"
-    training: bool      # the root module's mode during the pass
+    split: str  # "validation" | "training"
+    training: bool  # the root module's mode during the pass
     loss: float
     accuracy: float | None
     samples: int
@@ -60,13 +60,14 @@ class Totals:
 
 
 @torch.no_grad()
-def evaluate_split(model: nn.Module, loss_fn: nn.Module, data: Data, split: str, batch_size: int,
-                   device: torch.device | str = "cpu") -> tuple[float | None, float | None]:
+def evaluate_split(
+    model: nn.Module, loss_fn: nn.Module, data: Data, split: str, batch_size: int, device: torch.device | str = "cpu"
+) -> tuple[float | None, float | None]:
     x_all, y_all = (data.x_val, data.y_val) if split == "validation" else (data.x_train, data.y_train)
     totals = Totals()
     for start in range(0, len(x_all), batch_size):
-        x = x_all[start:start + batch_size].to(device)
-        y = y_all[start:start + batch_size].to(device)
+        x = x_all[start : start + batch_size].to(device)
+        y = y_all[start : start + batch_size].to(device)
         output = model(x)
         batch_accuracy = accuracy(output, y) if data.task == "classification" else None
         totals.add(loss_fn(output, y).item(), batch_accuracy, len(y))
@@ -86,8 +87,13 @@ def evaluate(model: nn.Module, loss_fn: nn.Module, data: Data, batch_size: int =
         with torch.no_grad():
             for buffer, copy in zip(buffers, saved):
                 buffer.copy_(copy)
-    return Evaluation(split, model.training, loss if loss is not None else float("nan"), found_accuracy,
-                      len(data.x_val) if split == "validation" else len(data.x_train))
+    return Evaluation(
+        split,
+        model.training,
+        loss if loss is not None else float("nan"),
+        found_accuracy,
+        len(data.x_val) if split == "validation" else len(data.x_train),
+    )
 
 
 def evaluate_project(project, model: nn.Module) -> Evaluation:

@@ -14,18 +14,18 @@ class Started:
     start_epoch: int
     start_step: int
     device: str
-    groups: list[str]           # a label per optimizer param group
-    samples: int                # training samples per epoch
+    groups: list[str]  # a label per optimizer param group
+    samples: int  # training samples per epoch
 
 
 @dataclass(slots=True)
 class Step:
-    step: int                   # optimizer steps done, counting from 1
+    step: int  # optimizer steps done, counting from 1
     epoch: int
     batch: int
     loss: float
-    accuracy: float | None      # classification only, every METRICS_EVERY steps (else None)
-    lrs: list[float]            # per param group
+    accuracy: float | None  # classification only, every METRICS_EVERY steps (else None)
+    lrs: list[float]  # per param group
     grad_norms: list[float] | None  # per param group, before the step; every METRICS_EVERY steps
     samples_per_s: float
     elapsed_s: float
@@ -67,7 +67,7 @@ class Finished:
 class Stopped:
     step: int
     epoch: int
-    reason: str                 # "user" | "nonfinite"
+    reason: str  # "user" | "nonfinite"
     message: str
 
 
@@ -86,8 +86,11 @@ def event_json(event: Event) -> dict:
     data = asdict(event)
     if isinstance(event, ProbeSnapshot):
         data["stats"] = [
-            {**{k: v for k, v in asdict(s).items() if k not in ("hist", "edges")},
-             "hist": s.hist.tolist(), "edges": s.edges.tolist()}
+            {
+                **{k: v for k, v in asdict(s).items() if k not in ("hist", "edges")},
+                "hist": s.hist.tolist(),
+                "edges": s.edges.tolist(),
+            }
             for s in event.stats
         ]
     return {"event": type(event).__name__.lower(), **data}

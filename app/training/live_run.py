@@ -78,9 +78,15 @@ class LiveRun:
     with a ``Failed`` event. Requests made before the engine exists are kept and applied.
     """
 
-    def __init__(self, setup: Setup | Callable[[], Setup], probe_paths: list[str], probe_every: int = 10,
-                 channel: EventChannel | None = None, boundary_every_s: float = BOUNDARY_EVERY_S,
-                 log=None) -> None:
+    def __init__(
+        self,
+        setup: Setup | Callable[[], Setup],
+        probe_paths: list[str],
+        probe_every: int = 10,
+        channel: EventChannel | None = None,
+        boundary_every_s: float = BOUNDARY_EVERY_S,
+        log=None,
+    ) -> None:
         self.channel = channel or EventChannel()
         self.boundary_every_s = boundary_every_s
         self.log = log  # e.g. a TensorBoardLog: handle(event), close()

@@ -54,7 +54,8 @@ def make_model(project: Project, use_weights: bool = True) -> nn.Module:
         if result.missing_keys or result.unexpected_keys:
             raise NNStudioError(
                 f"the weights do not fit the network: missing {result.missing_keys[:5]}, "
-                f"unexpected {result.unexpected_keys[:5]}", "weights",
+                f"unexpected {result.unexpected_keys[:5]}",
+                "weights",
             )
     else:
         apply_init(model, init)
@@ -86,8 +87,15 @@ class Setup:
 
 
 def prepare(
-    project: Project, *, placement: str | None = None, epochs: int | None = None, model: nn.Module | None = None,
-    data: Data | None = None, rank: int = 0, world_size: int = 1, wrap=None,
+    project: Project,
+    *,
+    placement: str | None = None,
+    epochs: int | None = None,
+    model: nn.Module | None = None,
+    data: Data | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+    wrap=None,
 ) -> Setup:
     """Build a run. ``wrap`` (for DDP) turns the placed model into the module that is trained."""
     if project.training is None:
@@ -107,12 +115,26 @@ def prepare(
     loss_fn = build(config.loss, device=device, where="training.loss")
     opt_config = optimizer_config(project)
     optimizer, assignment = build_optimizer(unwrap(trained), opt_config)
-    batches = Batches(data.x_train, data.y_train, config.batch_size, config.shuffle, config.seed,
-                      rank=rank, world_size=world_size)
+    batches = Batches(
+        data.x_train, data.y_train, config.batch_size, config.shuffle, config.seed, rank=rank, world_size=world_size
+    )
     scheduler_config = parse_scheduler(project.scheduler)
     scheduler = build_scheduler(optimizer, scheduler_config, config.epochs, max(1, len(batches)))
     return Setup(
-        config, trained, unwrap(trained), loss_fn, optimizer, scheduler, scheduler_config, assignment,
-        group_labels(opt_config, assignment), data, batches, device, where_placement,
-        parse_mode(project.mode), rank, world_size,
+        config,
+        trained,
+        unwrap(trained),
+        loss_fn,
+        optimizer,
+        scheduler,
+        scheduler_config,
+        assignment,
+        group_labels(opt_config, assignment),
+        data,
+        batches,
+        device,
+        where_placement,
+        parse_mode(project.mode),
+        rank,
+        world_size,
     )

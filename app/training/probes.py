@@ -46,8 +46,8 @@ class ProbeStats:
     min: float
     max: float
     zero_fraction: float
-    hist: np.ndarray   # counts per bin, estimated from the sample (exact up to SAMPLE values) and summing
-                       # to count up to rounding; out-of-range values fall in the end bins
+    hist: np.ndarray  # counts per bin, estimated from the sample (exact up to SAMPLE values) and summing
+    # to count up to rounding; out-of-range values fall in the end bins
 
     edges: np.ndarray  # bins + 1 edges, fixed for the whole run (shared between snapshots: read-only)
 
@@ -72,8 +72,9 @@ def _first_tensor(output) -> torch.Tensor | None:
 class ProbeSet:
     """The probed modules of a model. ``paths`` may change between steps (from another thread)."""
 
-    def __init__(self, model: nn.Module, paths: list[str], every: int = 10, bins: int = DEFAULT_BINS,
-                 gradients: bool = False) -> None:
+    def __init__(
+        self, model: nn.Module, paths: list[str], every: int = 10, bins: int = DEFAULT_BINS, gradients: bool = False
+    ) -> None:
         self.model = model
         self.every = max(1, int(every))
         self.bins = bins
@@ -87,7 +88,7 @@ class ProbeSet:
         self._layout: _Layout | None = None
         self._modules: dict[str, nn.Module] | None = None
         self._copy = False  # copy at capture time: set where something changes activations in place
-        self.missed = 0     # captures lost to an in-place change before ``_copy`` was set
+        self.missed = 0  # captures lost to an in-place change before ``_copy`` was set
 
     @property
     def paths(self) -> list[str]:
@@ -217,8 +218,16 @@ def _reduce(tensors: list[torch.Tensor]) -> list[_Reduced]:
         if values is not None:
             values = values.reshape(-1)
             # argmin / argmax take a lighter path through numpy than min / max (a NaN wins either way)
-            reduced.append(_Reduced(values.size, float(np.dot(values, _ones(values))), float(np.dot(values, values)),
-                                    float(values[values.argmin()]), float(values[values.argmax()]), values[::stride]))
+            reduced.append(
+                _Reduced(
+                    values.size,
+                    float(np.dot(values, _ones(values))),
+                    float(np.dot(values, values)),
+                    float(values[values.argmin()]),
+                    float(values[values.argmax()]),
+                    values[::stride],
+                )
+            )
         else:
             x = tensor.reshape(-1)
             smallest, largest = torch.aminmax(x)
@@ -229,7 +238,7 @@ def _reduce(tensors: list[torch.Tensor]) -> list[_Reduced]:
         copied = torch.cat([sample.float() for _, _, sample in on_device]).cpu().numpy()
         start = 0
         for (i, _, sample), (total, squares, low, high) in zip(on_device, summaries):
-            reduced[i] = _Reduced(tensors[i].numel(), total, squares, low, high, copied[start:start + len(sample)])
+            reduced[i] = _Reduced(tensors[i].numel(), total, squares, low, high, copied[start : start + len(sample)])
             start += len(sample)
     return reduced
 
@@ -242,17 +251,17 @@ def _ones(values: np.ndarray) -> np.ndarray:
     ones = _ONES.get(values.dtype)
     if ones is None or len(ones) < values.size:
         ones = _ONES[values.dtype] = np.ones(values.size, values.dtype)
-    return ones[:values.size]
+    return ones[: values.size]
 
 
 class _Layout(NamedTuple):
     """Where each sampled value of a step goes in the stacked histograms, and what it weighs."""
 
     shape: tuple
-    low: np.ndarray     # the range's low end, per value
-    scale: np.ndarray   # bins per unit, per value
+    low: np.ndarray  # the range's low end, per value
+    scale: np.ndarray  # bins per unit, per value
     offset: np.ndarray  # the first bin of the value's key in the stacked histograms
-    owner: np.ndarray   # the index of the value's key
+    owner: np.ndarray  # the index of the value's key
     weight: np.ndarray  # how many values of its tensor a sampled value stands for
 
     @classmethod
@@ -266,8 +275,9 @@ class _Layout(NamedTuple):
         return cls(shape, low[owner], scale[owner], owner * bins, owner, weight)
 
 
-def _stats(path: str, kind: str, step: int, parts: list[_Reduced], hist: np.ndarray, zeros: float,
-           edges: np.ndarray) -> ProbeStats:
+def _stats(
+    path: str, kind: str, step: int, parts: list[_Reduced], hist: np.ndarray, zeros: float, edges: np.ndarray
+) -> ProbeStats:
     """The calls of one module in one step (usually one) as one set of statistics."""
     count = sum(r.count for r in parts)
     mean = sum(r.total for r in parts) / count

@@ -75,8 +75,8 @@ class Series:
         end = self._n + len(xs)
         if end > len(self._x):
             self._grow(end)
-        self._x[self._n:end] = xs
-        self._y[self._n:end] = ys
+        self._x[self._n : end] = xs
+        self._y[self._n : end] = ys
         self._n = end
         self.version += 1
 
@@ -161,7 +161,7 @@ class SeriesSet:
         present = np.zeros((len(unique), len(names)), dtype=bool)
         start = 0
         for column, (name, order) in enumerate(zip(names, rows_of)):
-            rows = inverse[start:start + len(order)]
+            rows = inverse[start : start + len(order)]
             values[rows, column] = self._series[name].y[order]
             present[rows, column] = True
             start += len(order)
@@ -194,8 +194,7 @@ def _occurrence(sorted_x: np.ndarray) -> np.ndarray:
 
 def _format_column(values: np.ndarray, present: np.ndarray) -> list[str]:
     shown = values[present]
-    whole = len(shown) > 0 and bool(np.all(
-        np.isfinite(shown) & (shown == np.round(shown)) & (np.abs(shown) < 2.0**53)))
+    whole = len(shown) > 0 and bool(np.all(np.isfinite(shown) & (shown == np.round(shown)) & (np.abs(shown) < 2.0**53)))
     if whole:
         texts = [str(v) for v in np.where(present, values, 0).astype(np.int64).tolist()]
     else:
@@ -233,8 +232,7 @@ class TrainingSeries:
         self.classification = classification
         self.by_step = SeriesSet("step")
         self.by_epoch = SeriesSet("epoch")
-        for name in ("epoch", "step loss", "step accuracy", "train loss", "train accuracy",
-                     "val loss", "val accuracy"):
+        for name in ("epoch", "step loss", "step accuracy", "train loss", "train accuracy", "val loss", "val accuracy"):
             if classification or "accuracy" not in name:
                 self.by_step.add(name)
         for name in ("step", "train loss", "train accuracy", "val loss", "val accuracy"):

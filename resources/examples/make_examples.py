@@ -18,7 +18,11 @@ HERE = Path(__file__).resolve().parent
 
 SEED_TRAINING = {
     "dataset": {"name": "csv", "path": "seed_data.csv", "target": "label"},
-    "loss": {"type": "CrossEntropyLoss"}, "epochs": 20, "batch_size": 16, "val_split": 0.2, "seed": 0,
+    "loss": {"type": "CrossEntropyLoss"},
+    "epochs": 20,
+    "batch_size": 16,
+    "val_split": 0.2,
+    "seed": 0,
 }
 SEED_OPTIMIZER = {"type": "SGD", "defaults": {"lr": 0.1, "momentum": 0.9}}
 
@@ -41,10 +45,13 @@ def seed_sequential() -> Project:
         layer("ReLU"),
     )
     return Project(
-        network, [InputSpec([1, 3])], name="Sequential (seed note)",
+        network,
+        [InputSpec([1, 3])],
+        name="Sequential (seed note)",
         description="nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2), nn.ReLU()): "
         "children are numbered (0), (1), ... in order.",
-        optimizer=SEED_OPTIMIZER, training=SEED_TRAINING,
+        optimizer=SEED_OPTIMIZER,
+        training=SEED_TRAINING,
     )
 
 
@@ -56,10 +63,13 @@ def seed_add_module() -> Project:
         layer("ReLU", name="module_name4"),
     ]
     return Project(
-        container("Sequential", *children), [InputSpec([1, 3])], name="add_module (seed note)",
+        container("Sequential", *children),
+        [InputSpec([1, 3])],
+        name="add_module (seed note)",
         description="The same network built with add_module('module_name1', ...): "
         "each child is registered under its own name.",
-        optimizer=SEED_OPTIMIZER, training=SEED_TRAINING,
+        optimizer=SEED_OPTIMIZER,
+        training=SEED_TRAINING,
     )
 
 
@@ -85,18 +95,24 @@ def cnn() -> Project:
         name="classifier",
     )
     return Project(
-        container("Sequential", features, classifier), [InputSpec([8, 3, 32, 32])],
+        container("Sequential", features, classifier),
+        [InputSpec([8, 3, 32, 32])],
         name="Small CNN",
         description="A LeNet-style image classifier for 3x32x32 images (CIFAR-10 sized): "
         "convolutional features, then a fully connected classifier over 10 classes. The optimizer "
         "is the seed note's: features at the default lr=1e-5, the classifier group at lr=0.01.",
         optimizer={
-            "type": "SGD", "defaults": {"lr": 1e-05},
+            "type": "SGD",
+            "defaults": {"lr": 1e-05},
             "groups": [{"select": "features"}, {"select": "classifier", "lr": 0.01}],
         },
         training={
-            "dataset": {"name": "shapes32", "size": 3000, "classes": 10}, "loss": {"type": "CrossEntropyLoss"},
-            "epochs": 1, "batch_size": 64, "val_split": 0.2, "seed": 0,
+            "dataset": {"name": "shapes32", "size": 3000, "classes": 10},
+            "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 1,
+            "batch_size": 64,
+            "val_split": 0.2,
+            "seed": 0,
         },
         probes={"modules": ["features.1", "features.4", "classifier.2", "classifier.4"], "every": 10},
     )
@@ -113,21 +129,34 @@ def gru() -> Project:
         layer("Linear", in_features=64, out_features=2),
     )
     return Project(
-        network, [InputSpec([8, 20], "int64")], name="GRU text classifier",
+        network,
+        [InputSpec([8, 20], "int64")],
+        name="GRU text classifier",
         description="Token ids [batch, 20] -> Embedding -> GRU; TakeOutput(index=1) keeps h_n "
         "[1, batch, 64], Permute and Reshape make it [batch, 64], Linear gives 2 classes "
         "(does marker token 1 appear in the sequence?).",
         optimizer={"type": "Adam", "defaults": {"lr": 0.003}},
         training={
             "dataset": {"name": "tokens", "size": 2000, "length": 20, "vocab": 1000},
-            "loss": {"type": "CrossEntropyLoss"}, "epochs": 3, "batch_size": 32, "val_split": 0.2, "seed": 0,
+            "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 3,
+            "batch_size": 32,
+            "val_split": 0.2,
+            "seed": 0,
         },
     )
 
 
 def _conv_bn(in_channels: int, out_channels: int, stride: int = 1) -> list:
-    conv = layer("Conv2d", in_channels=in_channels, out_channels=out_channels, kernel_size=3,
-                 stride=stride, padding=1, bias=False)
+    conv = layer(
+        "Conv2d",
+        in_channels=in_channels,
+        out_channels=out_channels,
+        kernel_size=3,
+        stride=stride,
+        padding=1,
+        bias=False,
+    )
     return [conv, layer("BatchNorm2d", num_features=out_channels)]
 
 
@@ -141,8 +170,17 @@ def _residual(in_channels: int, out_channels: int, stride: int) -> list:
     )
     parts = [body]
     if stride != 1 or in_channels != out_channels:
-        parts.append(layer("Conv2d", name="projection", in_channels=in_channels,
-                           out_channels=out_channels, kernel_size=1, stride=stride, bias=False))
+        parts.append(
+            layer(
+                "Conv2d",
+                name="projection",
+                in_channels=in_channels,
+                out_channels=out_channels,
+                kernel_size=1,
+                stride=stride,
+                bias=False,
+            )
+        )
     return [container("Residual", *parts), layer("ReLU")]
 
 
@@ -159,24 +197,39 @@ def resnet_block() -> Project:
         layer("Linear", in_features=32, out_features=10),
     )
     return Project(
-        network, [InputSpec([8, 3, 32, 32])], name="Residual blocks",
+        network,
+        [InputSpec([8, 3, 32, 32])],
+        name="Residual blocks",
         description="A stem (Conv-BN-ReLU), two residual blocks x + body(x) (the second halves "
         "the size with stride 2 and projects the skip with a 1x1 Conv), then global average "
         "pooling and a linear classifier over 10 classes. Kaiming init on the convolutions; no "
         "weight decay on biases and BatchNorm; cosine learning-rate schedule.",
-        init={"seed": 0, "rules": [
-            {"select": {"types": ["Conv2d"], "paths": ["*.weight"]}, "scheme": "kaiming_normal",
-             "args": {"mode": "fan_out", "nonlinearity": "relu"}},
-        ]},
+        init={
+            "seed": 0,
+            "rules": [
+                {
+                    "select": {"types": ["Conv2d"], "paths": ["*.weight"]},
+                    "scheme": "kaiming_normal",
+                    "args": {"mode": "fan_out", "nonlinearity": "relu"},
+                },
+            ],
+        },
         optimizer={
-            "type": "SGD", "defaults": {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005},
-            "groups": [{"select": "*.bias", "weight_decay": 0.0},
-                       {"select": {"types": ["normalization"]}, "weight_decay": 0.0}],
+            "type": "SGD",
+            "defaults": {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005},
+            "groups": [
+                {"select": "*.bias", "weight_decay": 0.0},
+                {"select": {"types": ["normalization"]}, "weight_decay": 0.0},
+            ],
         },
         scheduler={"type": "CosineAnnealingLR"},
         training={
-            "dataset": {"name": "shapes32", "size": 1000, "classes": 10}, "loss": {"type": "CrossEntropyLoss"},
-            "epochs": 2, "batch_size": 32, "val_split": 0.2, "seed": 0,
+            "dataset": {"name": "shapes32", "size": 1000, "classes": 10},
+            "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 2,
+            "batch_size": 32,
+            "val_split": 0.2,
+            "seed": 0,
         },
     )
 
@@ -191,12 +244,18 @@ def spirals() -> Project:
         layer("Linear", in_features=64, out_features=3),
     )
     return Project(
-        network, [InputSpec([32, 2])], name="Spirals MLP",
+        network,
+        [InputSpec([32, 2])],
+        name="Spirals MLP",
         description="A small MLP that learns to separate three interleaved 2-D spirals.",
         optimizer={"type": "Adam", "defaults": {"lr": 0.01}},
         training={
             "dataset": {"name": "spirals", "size": 1500, "classes": 3, "noise": 0.2},
-            "loss": {"type": "CrossEntropyLoss"}, "epochs": 30, "batch_size": 32, "val_split": 0.2, "seed": 0,
+            "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 30,
+            "batch_size": 32,
+            "val_split": 0.2,
+            "seed": 0,
         },
         probes={"modules": ["1", "3"], "every": 10},
     )

@@ -29,8 +29,12 @@ def nnstudio():
         environment.pop("QT_QPA_PLATFORM", None)
         environment.update(env or {})
         completed = subprocess.run(
-            [sys.executable, "-m", "app", *map(str, args)], capture_output=True, text=True,
-            cwd=ROOT, env=environment, timeout=timeout,
+            [sys.executable, "-m", "app", *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=environment,
+            timeout=timeout,
         )
         return Result(completed)
 

@@ -80,8 +80,11 @@ def test_import_does_not_replace_a_project_unless_forced(nnstudio, network, tmp_
 def test_weights_refuses_a_file_that_does_not_fit_then_loads_it_partially(nnstudio, tmp_path):
     project = tmp_path / "spirals.nnproj"
     project.write_bytes((EXAMPLES / "spirals.nnproj").read_bytes())
-    tensors = {f"module.{i}.{kind}": torch.full(shape, 0.5) for i, shape in ((0, (64, 2)), (2, (64, 64)))
-               for kind, shape in (("weight", shape), ("bias", shape[:1]))}
+    tensors = {
+        f"module.{i}.{kind}": torch.full(shape, 0.5)
+        for i, shape in ((0, (64, 2)), (2, (64, 64)))
+        for kind, shape in (("weight", shape), ("bias", shape[:1]))
+    }
     tensors["module.4.weight"] = torch.zeros(10, 64)
     weights = tmp_path / "pretrained.safetensors"
     save_file(tensors, str(weights))
@@ -104,8 +107,16 @@ def test_weights_refuses_a_file_that_does_not_fit_then_loads_it_partially(nnstud
 
 def test_train_with_tensorboard_writes_event_files(nnstudio, tmp_path):
     accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
-    result = nnstudio("train", EXAMPLES / "spirals.nnproj", "--epochs", "1", "--out", tmp_path / "run",
-                      "--tensorboard", tmp_path / "tb")
+    result = nnstudio(
+        "train",
+        EXAMPLES / "spirals.nnproj",
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path / "run",
+        "--tensorboard",
+        tmp_path / "tb",
+    )
     assert result.code == 0, result.err
     logged = accumulator.EventAccumulator(str(tmp_path / "tb"), size_guidance={"scalars": 0})
     logged.Reload()

@@ -21,8 +21,12 @@ def test_seed_sequential_summary_starts_with_pytorchs_text(nnstudio):
 def test_add_module_example_prints_its_names(nnstudio):
     result = nnstudio("summary", EXAMPLES / "seed_add_module.nnproj")
     assert result.code == 0, result.err
-    assert result.out.startswith(SEED_TEXT.replace("(0)", "(module_name1)").replace("(1)", "(module_name2)")
-                                 .replace("(2)", "(module_name3)").replace("(3)", "(module_name4)"))
+    assert result.out.startswith(
+        SEED_TEXT.replace("(0)", "(module_name1)")
+        .replace("(1)", "(module_name2)")
+        .replace("(2)", "(module_name3)")
+        .replace("(3)", "(module_name4)")
+    )
 
 
 def test_summary_table_lists_every_module_with_shapes(nnstudio):
@@ -30,8 +34,9 @@ def test_summary_table_lists_every_module_with_shapes(nnstudio):
     assert result.code == 0, result.err
     table_rows = [line for line in result.out.splitlines() if line.startswith(("features", "classifier"))]
     assert len(table_rows) == 2 + 6 + 6
-    assert any(line.startswith("classifier.1 (Linear)") and "[8, 400]" in line and "[8, 120]" in line
-               for line in table_rows)
+    assert any(
+        line.startswith("classifier.1 (Linear)") and "[8, 400]" in line and "[8, 120]" in line for line in table_rows
+    )
 
 
 def test_json_is_one_object_with_a_row_per_named_module(nnstudio):

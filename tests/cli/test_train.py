@@ -51,7 +51,9 @@ def test_two_runs_give_identical_weights_and_resume_continues_exactly(nnstudio, 
 def test_ctrl_c_stops_after_the_current_step_and_saves(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "train", str(SPIRALS), "--epochs", "100000", "--out", str(tmp_path)],
-        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     first_line = process.stderr.readline()  # printed when training has started
     assert first_line.startswith("training on cpu"), first_line
@@ -94,9 +96,26 @@ def test_a_project_without_training_section_says_so(nnstudio, tmp_path):
 def test_ddp_with_two_processes_ends_with_identical_weights(tmp_path):
     completed = subprocess.run(
         # --standalone: a free port for the rendezvous, so a second run on the machine cannot clash with this one
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "app", "train",
-         str(SPIRALS), "--ddp", "--epochs", "2", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "app",
+            "train",
+            str(SPIRALS),
+            "--ddp",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     finished = events(tmp_path)[-1]

@@ -60,4 +60,3 @@ def assert_refused(document: Document, command, *words: str) -> EditError:
     for word in words:
         assert word in str(caught.value), str(caught.value)
     return caught.value
-

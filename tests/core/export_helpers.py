@@ -18,48 +18,78 @@ def lin(name: str | None = None, inputs: int = 8, outputs: int = 8) -> dict:
 def mixed_network() -> dict:
     """Positional and named children, a named container inside a positional one (construction
     order), Parallel, Chain over a ModuleList, a Residual whose body holds named children."""
-    return {"type": "Sequential", "children": [
-        lin(inputs=2),
-        {"type": "Sequential", "children": [lin("a"), {"name": "b", "type": "ReLU"}]},
-        {"type": "Parallel", "args": {"join": "sum"}, "children": [
-            lin(), {"type": "Sequential", "children": [lin(), {"type": "Tanh"}]},
-        ]},
-        {"type": "Chain", "children": [
-            {"type": "ModuleList", "children": [lin(), {"type": "ReLU"}]}, {"type": "Dropout", "args": {"p": 0.1}},
-        ]},
-        {"type": "Residual", "children": [
-            {"name": "body", "type": "Sequential", "children": [lin("inner")]}, lin("projection"),
-        ]},
-        {"type": "BatchNorm1d", "args": {"num_features": 8}},
-        {"type": "Dropout", "args": {"p": 0.2}},
-        lin(outputs=3),
-    ]}
+    return {
+        "type": "Sequential",
+        "children": [
+            lin(inputs=2),
+            {"type": "Sequential", "children": [lin("a"), {"name": "b", "type": "ReLU"}]},
+            {
+                "type": "Parallel",
+                "args": {"join": "sum"},
+                "children": [
+                    lin(),
+                    {"type": "Sequential", "children": [lin(), {"type": "Tanh"}]},
+                ],
+            },
+            {
+                "type": "Chain",
+                "children": [
+                    {"type": "ModuleList", "children": [lin(), {"type": "ReLU"}]},
+                    {"type": "Dropout", "args": {"p": 0.1}},
+                ],
+            },
+            {
+                "type": "Residual",
+                "children": [
+                    {"name": "body", "type": "Sequential", "children": [lin("inner")]},
+                    lin("projection"),
+                ],
+            },
+            {"type": "BatchNorm1d", "args": {"num_features": 8}},
+            {"type": "Dropout", "args": {"p": 0.2}},
+            lin(outputs=3),
+        ],
+    }
 
 
 def mixed_project(**changes) -> dict:
     """Init rules (three schemes, interleaved), freezing, a mode override, optimizer groups
     (one that matches nothing), OneCycleLR and a small spirals dataset."""
     project = {
-        "format": "nnstudio-project", "version": 2, "name": "mixed", "description": "every export path",
+        "format": "nnstudio-project",
+        "version": 2,
+        "name": "mixed",
+        "description": "every export path",
         "inputs": [{"shape": [16, 2], "dtype": "float32"}],
-        "init": {"seed": 7, "rules": [
-            {"select": "*.bias", "scheme": "zeros"},
-            {"select": {"types": ["BatchNorm1d"]}, "scheme": "normal", "args": {"mean": 1.0, "std": 0.02}},
-            {"select": {"paths": ["2.*", "4.*"]}, "scheme": "orthogonal", "args": {"gain": 0.5}},
-            {"select": {"types": ["Linear"]}, "scheme": "xavier_uniform"},
-        ]},
+        "init": {
+            "seed": 7,
+            "rules": [
+                {"select": "*.bias", "scheme": "zeros"},
+                {"select": {"types": ["BatchNorm1d"]}, "scheme": "normal", "args": {"mean": 1.0, "std": 0.02}},
+                {"select": {"paths": ["2.*", "4.*"]}, "scheme": "orthogonal", "args": {"gain": 0.5}},
+                {"select": {"types": ["Linear"]}, "scheme": "xavier_uniform"},
+            ],
+        },
         "freeze": ["1.a"],
         "mode": {"training": True, "overrides": {"3": False}},
-        "optimizer": {"type": "AdamW", "defaults": {"lr": 0.01, "betas": [0.8, 0.99]}, "groups": [
-            {"select": "2", "lr": 0.02},
-            {"select": "*.bias", "weight_decay": 0.0},
-            {"select": "nothing_here", "lr": 1.0},
-        ]},
+        "optimizer": {
+            "type": "AdamW",
+            "defaults": {"lr": 0.01, "betas": [0.8, 0.99]},
+            "groups": [
+                {"select": "2", "lr": 0.02},
+                {"select": "*.bias", "weight_decay": 0.0},
+                {"select": "nothing_here", "lr": 1.0},
+            ],
+        },
         "scheduler": {"type": "OneCycleLR", "args": {"pct_start": 0.4}},
         "training": {
             "dataset": {"name": "spirals", "size": 240, "classes": 3, "noise": 0.2, "seed": 3},
             "loss": {"type": "CrossEntropyLoss", "args": {"label_smoothing": 0.1}},
-            "epochs": 2, "batch_size": 16, "val_split": 0.25, "shuffle": True, "seed": 5,
+            "epochs": 2,
+            "batch_size": 16,
+            "val_split": 0.25,
+            "shuffle": True,
+            "seed": 5,
         },
         "network": mixed_network(),
     }

@@ -13,6 +13,8 @@ from app.network.spec import container, layer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.nnproj"))
+
+
 def small_project() -> Project:
     network = container(
         "Sequential",
@@ -39,5 +41,3 @@ def error_for_bytes(tmp_path: Path, data: bytes) -> NNStudioError:
     with pytest.raises(NNStudioError) as info:
         load_project(path)
     return info.value
-
-

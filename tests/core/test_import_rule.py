@@ -30,9 +30,12 @@ def test_the_walk_reaches_every_subpackage():
 
 
 def test_every_app_module_imports_without_qt():
-    script = BLOCKER + "".join(f"import {name}\n" for name in core_modules()) + (
-        "assert not any(m.split('.')[0] in ('PySide6', 'pyqtgraph', 'widgets') for m in sys.modules)\n"
+    script = (
+        BLOCKER
+        + "".join(f"import {name}\n" for name in core_modules())
+        + ("assert not any(m.split('.')[0] in ('PySide6', 'pyqtgraph', 'widgets') for m in sys.modules)\n")
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=Path(app.__file__).parent.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=Path(app.__file__).parent.parent
+    )
     assert result.returncode == 0, result.stderr

@@ -33,8 +33,12 @@ class VGGStyle(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            _conv_bn_relu(3, 16), _conv_bn_relu(16, 16), nn.MaxPool2d(2),
-            _conv_bn_relu(16, 32), _conv_bn_relu(32, 32), nn.MaxPool2d(2),
+            _conv_bn_relu(3, 16),
+            _conv_bn_relu(16, 16),
+            nn.MaxPool2d(2),
+            _conv_bn_relu(16, 32),
+            _conv_bn_relu(32, 32),
+            nn.MaxPool2d(2),
         )
         self.pool = nn.AdaptiveAvgPool2d((2, 2))
         self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10))

@@ -35,6 +35,7 @@ def no_modal_dialogs(monkeypatch):
         def dialog(*args, **kwargs):
             shown.append(" ".join(str(a) for a in args[1:3]))
             return answer
+
         return dialog
 
     monkeypatch.setattr(QMessageBox, "question", record(QMessageBox.Discard))

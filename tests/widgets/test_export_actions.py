@@ -213,9 +213,9 @@ def test_import_weights_that_do_not_fit_loads_only_the_matching_tensors_on_yes(w
     answer(monkeypatch, QMessageBox.Yes)
     menu_action(window, "Import", "Weights into this project...").trigger()
     after = window.session.model().state_dict()
-    assert torch.equal(after["features.0.bias"], before["features.0.bias"])          # missing: kept
+    assert torch.equal(after["features.0.bias"], before["features.0.bias"])  # missing: kept
     assert torch.equal(after["classifier.5.weight"], before["classifier.5.weight"])  # wrong shape: kept
-    assert torch.all(after["features.0.weight"] == 0.5)                               # matching: loaded
+    assert torch.all(after["features.0.weight"] == 0.5)  # matching: loaded
     assert torch.all(after["classifier.3.bias"] == 0.5)
     assert window.session.weights_unsaved
     assert "loaded" in window.statusBar().currentMessage()
@@ -298,7 +298,9 @@ def test_import_asks_to_save_unsaved_changes_first_and_cancel_keeps_everything(w
 
 
 def test_an_unrepresentable_python_model_lists_every_part_and_changes_nothing(window, tmp_path, monkeypatch):
-    path = write_model(tmp_path, """
+    path = write_model(
+        tmp_path,
+        """
         import torch
         from torch import nn
 
@@ -313,7 +315,8 @@ def test_an_unrepresentable_python_model_lists_every_part_and_changes_nothing(wi
 
             def forward(self, x):
                 return torch.relu(self.body(x))
-    """)
+    """,
+    )
     before = window.session.project.to_json()
     type_in(monkeypatch, f"{path}:Net")
     answer(monkeypatch, QMessageBox.No)
@@ -327,10 +330,13 @@ def test_an_unrepresentable_python_model_lists_every_part_and_changes_nothing(wi
 
 
 def test_a_python_file_that_raises_is_reported_and_changes_nothing(window, tmp_path, monkeypatch):
-    path = write_model(tmp_path, """
+    path = write_model(
+        tmp_path,
+        """
         def make():
             raise RuntimeError("no such dataset on this machine")
-    """)
+    """,
+    )
     before = window.session.project.to_json()
     type_in(monkeypatch, f"{path}:make")
     answer(monkeypatch, QMessageBox.No)

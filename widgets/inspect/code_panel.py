@@ -11,7 +11,13 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QApplication, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.errors import NNStudioError
@@ -101,8 +107,9 @@ class CodePanel(QWidget):
         except Exception as error:  # an exporter bug must not take the window down
             self._show_error(f"{type(error).__name__}: {error}")
             return
-        self.caption.setText(f"A standalone PyTorch script (torch only): <code>python {name}</code> "
-                             "builds and trains the model")
+        self.caption.setText(
+            f"A standalone PyTorch script (torch only): <code>python {name}</code> builds and trains the model"
+        )
         self.error.setVisible(False)
         self.editor.setVisible(True)
         self.copy_button.setEnabled(True)
@@ -114,8 +121,10 @@ class CodePanel(QWidget):
 
     def _show_error(self, message: str) -> None:
         self.caption.setText("The script cannot be generated for this project")
-        self.error.setText(f"Cannot generate the script: {message}\n\nThe script comes back once the "
-                           "problem is fixed (the Problems list names it too).")
+        self.error.setText(
+            f"Cannot generate the script: {message}\n\nThe script comes back once the "
+            "problem is fixed (the Problems list names it too)."
+        )
         self.error.setVisible(True)
         self.editor.setVisible(False)
         self.editor.clear()

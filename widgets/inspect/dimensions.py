@@ -42,7 +42,9 @@ def _rnn(module: nn.Module, name: str, ndim: int) -> list[str] | None:
     if match is None:
         return None
     kind, which, layer = match.group(1), match.group(2), int(match.group(3))
-    prefix = "4*" if isinstance(module, (nn.LSTM, nn.LSTMCell)) else "3*" if isinstance(module, (nn.GRU, nn.GRUCell)) else ""
+    prefix = (
+        "4*" if isinstance(module, (nn.LSTM, nn.LSTMCell)) else "3*" if isinstance(module, (nn.GRU, nn.GRUCell)) else ""
+    )
     rows = f"{prefix}hidden_size"
     if which == "hr":
         return ["proj_size", "hidden_size"]
@@ -82,9 +84,13 @@ _RULES: dict[str, Rule] = {
     "RNNBase": _rnn,
     "RNNCellBase": lambda m, name, ndim: _rnn(m, name.replace("_ih", "_ih_l0").replace("_hh", "_hh_l0"), ndim),
     "MultiheadAttention": _table(
-        in_proj_weight=["3*embed_dim", "embed_dim"], in_proj_bias=["3*embed_dim"],
-        q_proj_weight=["embed_dim", "embed_dim"], k_proj_weight=["embed_dim", "kdim"],
-        v_proj_weight=["embed_dim", "vdim"], bias_k=["1", "1", "embed_dim"], bias_v=["1", "1", "embed_dim"],
+        in_proj_weight=["3*embed_dim", "embed_dim"],
+        in_proj_bias=["3*embed_dim"],
+        q_proj_weight=["embed_dim", "embed_dim"],
+        k_proj_weight=["embed_dim", "kdim"],
+        v_proj_weight=["embed_dim", "vdim"],
+        bias_k=["1", "1", "embed_dim"],
+        bias_v=["1", "1", "embed_dim"],
     ),
     "PReLU": _table(weight=["num_parameters"]),
 }

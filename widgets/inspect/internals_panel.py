@@ -18,23 +18,20 @@ from torch import nn
 from app.network.lint import LintWarning
 
 CAPTIONS = {
-    "_parameters": "only this module's own parameters; its children's are in _modules. "
-                   "parameters() walks both.",
-    "_buffers": "tensors saved in state_dict and moved by .to(device), but never trained "
-                "(running statistics, masks).",
+    "_parameters": "only this module's own parameters; its children's are in _modules. parameters() walks both.",
+    "_buffers": "tensors saved in state_dict and moved by .to(device), but never trained (running statistics, masks).",
     "_modules": "the child modules registered by attribute assignment, add_module, Sequential, "
-                "ModuleList or ModuleDict; a plain list would not be here.",
+    "ModuleList or ModuleDict; a plain list would not be here.",
     "_forward_pre_hooks": "run before forward with its inputs (register_forward_pre_hook).",
     "_forward_hooks": "run after forward with its inputs and output (register_forward_hook); "
-                      "the usual way to read an intermediate output.",
+    "the usual way to read an intermediate output.",
     "_backward_pre_hooks": "run before the gradients of the module's output are used "
-                           "(register_full_backward_pre_hook).",
-    "_backward_hooks": "run with the gradients of the module's inputs and outputs "
-                       "(register_full_backward_hook).",
+    "(register_full_backward_pre_hook).",
+    "_backward_hooks": "run with the gradients of the module's inputs and outputs (register_full_backward_hook).",
     "training": "True after .train(), False after .eval(): Dropout and BatchNorm behave "
-                "differently; it is set on every submodule at once.",
+    "differently; it is set on every submodule at once.",
     "warnings": "attributes PyTorch does not register (modules or tensors in plain lists, dicts or "
-                "attributes): parameters() and the optimizer never see them.",
+    "attributes): parameters() and the optimizer never see them.",
 }
 HOOK_SECTIONS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks")
 
@@ -69,26 +66,45 @@ def hook_name(hook) -> str:
 def describe(module: nn.Module, path: str, warnings: list[LintWarning]) -> list[Section]:
     """The module's registries, hooks, training flag and the warnings at or below ``path``."""
     sections = [
-        Section("_parameters", CAPTIONS["_parameters"], [
-            (name, "None" if p is None else f"Parameter {_shape(p)}{'' if p.requires_grad else ' (frozen)'}")
-            for name, p in module._parameters.items()
-        ]),
-        Section("_buffers", CAPTIONS["_buffers"], [
-            (name, "None" if b is None else f"{_shape(b)} {str(b.dtype).removeprefix('torch.')}"
-             + ("" if name not in module._non_persistent_buffers_set else " (not in state_dict)"))
-            for name, b in module._buffers.items()
-        ]),
-        Section("_modules", CAPTIONS["_modules"], [
-            (name, "None" if m is None else type(m).__name__) for name, m in module._modules.items()
-        ]),
+        Section(
+            "_parameters",
+            CAPTIONS["_parameters"],
+            [
+                (name, "None" if p is None else f"Parameter {_shape(p)}{'' if p.requires_grad else ' (frozen)'}")
+                for name, p in module._parameters.items()
+            ],
+        ),
+        Section(
+            "_buffers",
+            CAPTIONS["_buffers"],
+            [
+                (
+                    name,
+                    "None"
+                    if b is None
+                    else f"{_shape(b)} {str(b.dtype).removeprefix('torch.')}"
+                    + ("" if name not in module._non_persistent_buffers_set else " (not in state_dict)"),
+                )
+                for name, b in module._buffers.items()
+            ],
+        ),
+        Section(
+            "_modules",
+            CAPTIONS["_modules"],
+            [(name, "None" if m is None else type(m).__name__) for name, m in module._modules.items()],
+        ),
     ]
     for attribute in HOOK_SECTIONS:
         hooks = getattr(module, attribute, None)
         if hooks is None:
             continue
-        sections.append(Section(attribute, CAPTIONS[attribute], [
-            (f"handle {handle}", hook_name(hook)) for handle, hook in hooks.items()
-        ]))
+        sections.append(
+            Section(
+                attribute,
+                CAPTIONS[attribute],
+                [(f"handle {handle}", hook_name(hook)) for handle, hook in hooks.items()],
+            )
+        )
     sections.append(Section("training", CAPTIONS["training"], [("training", str(module.training))]))
     prefix = f"{path}." if path else ""
     found = [w for w in warnings if not path or w.path == path or w.path.startswith(prefix)]

@@ -19,8 +19,9 @@ def inspection_text(model: nn.Module, inputs: list[InputSpec] | None) -> str:
 
 
 class InspectDialog(QDialog):
-    def __init__(self, target: str, model: nn.Module, inputs: list[InputSpec] | None, reason: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, target: str, model: nn.Module, inputs: list[InputSpec] | None, reason: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Inspect {target}")
         self.resize(900, 700)

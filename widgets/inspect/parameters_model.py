@@ -24,8 +24,7 @@ from app.setup.selectors import named_parameters_with_owner, parse_selector
 from app.training.prepare import optimizer_config
 from widgets.inspect.dimensions import dimension_tooltip
 
-COLUMNS = ("Name", "Kind", "Shape", "Dtype", "Device", "Numel", "requires_grad", "Group", "lr", "Init",
-           "Mean", "Std")
+COLUMNS = ("Name", "Kind", "Shape", "Dtype", "Device", "Numel", "requires_grad", "Group", "lr", "Init", "Mean", "Std")
 NAME, KIND, SHAPE, DTYPE, DEVICE, NUMEL, GRAD, GROUP, LR, INIT, MEAN, STD = range(len(COLUMNS))
 BATCH = 256  # rows listed per fetch
 MUTED = QColor(128, 128, 128)
@@ -38,8 +37,8 @@ class Node:
 
     def __init__(self, parent: Node | None, row: int, kind: str, name: str, path: str, obj, owner=None):
         self.parent, self.row, self.kind, self.name, self.path = parent, row, kind, name, path
-        self.obj = obj          # the nn.Module, or the tensor
-        self.owner = owner      # for a tensor: the module that holds it directly
+        self.obj = obj  # the nn.Module, or the tensor
+        self.owner = owner  # for a tensor: the module that holds it directly
         self.keys: list[tuple[str, str]] | None = None  # (kind, local name), listed on first need
         self.children: list[Node] = []
 
@@ -47,10 +46,14 @@ class Node:
         if self.keys is None:
             module = self.obj
             self.keys = (
-                [("parameter", n) for n, p in module._parameters.items() if p is not None]
-                + [("buffer", n) for n, b in module._buffers.items() if b is not None]
-                + [("module", n) for n, m in module._modules.items() if m is not None]
-            ) if self.kind == "module" else []
+                (
+                    [("parameter", n) for n, p in module._parameters.items() if p is not None]
+                    + [("buffer", n) for n, b in module._buffers.items() if b is not None]
+                    + [("module", n) for n, m in module._modules.items() if m is not None]
+                )
+                if self.kind == "module"
+                else []
+            )
         return self.keys
 
     def has_children(self) -> bool:
@@ -88,8 +91,10 @@ def optimizer_groups(model: nn.Module, project) -> dict[str, tuple[str, str]]:
     try:
         config = optimizer_config(project)
     except NNStudioError as error:
-        return {**found, **{name: ("?", str(error)) for name, p, _ in named_parameters_with_owner(model)
-                            if p.requires_grad}}
+        return {
+            **found,
+            **{name: ("?", str(error)) for name, p, _ in named_parameters_with_owner(model) if p.requires_grad},
+        }
     default_lr = config.defaults.get("lr", hyperparameters(config.type).get("lr"))
     labels = [g.selector.text for g in config.groups] + ["default"]
     rates = [g.hyper.get("lr", default_lr) for g in config.groups] + [default_lr]
@@ -329,7 +334,8 @@ class ParametersModel(QAbstractItemModel):
                 blockers = [s for s in freeze if _selects(s, name, self.model)]
                 if blockers:
                     self.session.message.emit(
-                        f"{name} is frozen by the freeze selector {blockers[0]!r}: edit the freeze list to unfreeze it")
+                        f"{name} is frozen by the freeze selector {blockers[0]!r}: edit the freeze list to unfreeze it"
+                    )
                 return False
             freeze.remove(name)
         elif name in freeze:

@@ -126,8 +126,7 @@ class ParametersPanel(QWidget):
     def update_trainable(self) -> None:
         trainable, total = trainable_count(self.model.model)
         self.trainable = trainable
-        self.trainable_label.setText(
-            f"Trainable parameters: {trainable:,} of {total:,} ({total - trainable:,} frozen)")
+        self.trainable_label.setText(f"Trainable parameters: {trainable:,} of {total:,} ({total - trainable:,} frozen)")
 
     # The selected tensor ---------------------------------------------------------------------
     def select_path(self, path: str) -> bool:

@@ -14,10 +14,46 @@ from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QT
 
 NOT_IN_STRING, IN_TRIPLE_DOUBLE, IN_TRIPLE_SINGLE = -1, 1, 2
 TRIPLE = {IN_TRIPLE_DOUBLE: '"""', IN_TRIPLE_SINGLE: "'''"}
-BUILTINS = ("print", "len", "range", "int", "float", "str", "bool", "list", "dict", "tuple", "set", "isinstance",
-            "super", "zip", "enumerate", "min", "max", "sum", "abs", "round", "sorted", "getattr", "setattr",
-            "hasattr", "type", "open", "iter", "next", "any", "all", "map", "repr", "ValueError", "TypeError",
-            "RuntimeError", "KeyError", "Exception", "SystemExit")
+BUILTINS = (
+    "print",
+    "len",
+    "range",
+    "int",
+    "float",
+    "str",
+    "bool",
+    "list",
+    "dict",
+    "tuple",
+    "set",
+    "isinstance",
+    "super",
+    "zip",
+    "enumerate",
+    "min",
+    "max",
+    "sum",
+    "abs",
+    "round",
+    "sorted",
+    "getattr",
+    "setattr",
+    "hasattr",
+    "type",
+    "open",
+    "iter",
+    "next",
+    "any",
+    "all",
+    "map",
+    "repr",
+    "ValueError",
+    "TypeError",
+    "RuntimeError",
+    "KeyError",
+    "Exception",
+    "SystemExit",
+)
 
 
 def _format(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -53,8 +89,13 @@ class PythonHighlighter(QSyntaxHighlighter):
             (QRegularExpression(rf"\b(?:{words})\b"), 0, STYLES["keyword"]),
             (QRegularExpression(rf"(?<![.\w])(?:{'|'.join(BUILTINS)})\b(?=\()"), 0, STYLES["builtin"]),  # not np.abs(
             (QRegularExpression(r"\b(?:self|cls)\b"), 0, STYLES["self"]),
-            (QRegularExpression(r"\b(?:0[xX][0-9a-fA-F_]+|\d[\d_]*\.?\d*(?:[eE][+-]?\d+)?j?|\.\d+(?:[eE][+-]?\d+)?)\b"),
-             0, STYLES["number"]),
+            (
+                QRegularExpression(
+                    r"\b(?:0[xX][0-9a-fA-F_]+|\d[\d_]*\.?\d*(?:[eE][+-]?\d+)?j?|\.\d+(?:[eE][+-]?\d+)?)\b"
+                ),
+                0,
+                STYLES["number"],
+            ),
             (QRegularExpression(r"^\s*@[\w.]+"), 0, STYLES["decorator"]),
             (QRegularExpression(r"\b(?:def|class)\s+(\w+)"), 1, STYLES["definition"]),
         ]
@@ -83,8 +124,13 @@ class PythonHighlighter(QSyntaxHighlighter):
             begin = match.capturedStart()
             if match.capturedStart("triple") >= 0:
                 quote = match.captured("triple")[-3:]
-                start = self._close_triple(text, begin, quote, IN_TRIPLE_DOUBLE if quote == '"""' else IN_TRIPLE_SINGLE,
-                                           opened=match.capturedLength("triple"))
+                start = self._close_triple(
+                    text,
+                    begin,
+                    quote,
+                    IN_TRIPLE_DOUBLE if quote == '"""' else IN_TRIPLE_SINGLE,
+                    opened=match.capturedLength("triple"),
+                )
             elif match.capturedStart("string") >= 0:
                 self.setFormat(begin, match.capturedLength(), STYLES["string"])
                 start = match.capturedEnd()

@@ -11,8 +11,20 @@ import html
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
-    QPlainTextEdit, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.network.analysis import Analysis, LayerRow
@@ -53,8 +65,13 @@ class AnalysisTableModel(QAbstractTableModel):
         trainable = row.trainable_params
         output = format_shape(row.output_shape) if row.status == "ok" else "-"
         return (
-            f"{row.path} ({row.type})", format_shape(row.input_shape), output,
-            f"{row.params:,}", f"{trainable:,}", f"{row.buffers:,}", row.status,
+            f"{row.path} ({row.type})",
+            format_shape(row.input_shape),
+            output,
+            f"{row.params:,}",
+            f"{trainable:,}",
+            f"{row.buffers:,}",
+            row.status,
         )
 
     def data(self, index, role=Qt.DisplayRole):
@@ -254,8 +271,12 @@ class SummaryPanel(QWidget):
         if analysis.error is not None:
             text += f"<br><span style='color:#c81e1e'>{html.escape(str(analysis.error))}</span>"
         self.totals_label.setText(text)
-        self.totals = {"total": total, "trainable": trainable, "buffers": analysis.total_buffers,
-                       "param_mb": analysis.param_bytes / 1e6}
+        self.totals = {
+            "total": total,
+            "trainable": trainable,
+            "buffers": analysis.total_buffers,
+            "param_mb": analysis.param_bytes / 1e6,
+        }
 
     def row_texts(self) -> list[tuple[str, ...]]:
         """What the table shows, row by row (for tests and copy)."""

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import (
-    QColor, QFont, QFontMetricsF, QImage, QKeySequence, QPainter,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QKeySequence,
+    QPainter,
 )
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
@@ -170,7 +175,7 @@ class DiagramView(QGraphicsView):
         if event.modifiers() & Qt.ControlModifier:
             steps = event.angleDelta().y() / 120
             if steps:
-                self.set_zoom(self.zoom * STEP ** steps)
+                self.set_zoom(self.zoom * STEP**steps)
             event.accept()
             return
         super().wheelEvent(event)

@@ -217,5 +217,3 @@ class DotItem(QGraphicsItem):
         painter.setPen(Qt.NoPen)
         painter.setBrush(EDGE)
         painter.drawEllipse(QPointF(0, 0), self.R, self.R)
-
-

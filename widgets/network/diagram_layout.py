@@ -28,16 +28,16 @@ BOX_MIN_W = 150.0
 BOX_H = 60.0
 PILL_H = 40.0
 JOIN_D = 30.0
-PAD_X = 10.0           # text inset in a box
-PILL_PAD_X = 16.0      # text inset in a pill (round ends)
-V_GAP = 28.0           # between consecutive pieces (room for an arrow)
-H_GAP = 30.0           # between parallel branches
+PAD_X = 10.0  # text inset in a box
+PILL_PAD_X = 16.0  # text inset in a pill (round ends)
+V_GAP = 28.0  # between consecutive pieces (room for an arrow)
+H_GAP = 30.0  # between parallel branches
 FRAME_PAD = 12.0
 FRAME_HEADER = 20.0
-SKIP_GAP = 28.0        # from a residual body to its skip line
-FORK_GAP = 18.0        # from a fork point to what it feeds
-LABEL_INSET = 10.0     # a frame's label from the frame's side
-LABEL_CLEAR = 8.0      # a frame's label from the edge that crosses its header
+SKIP_GAP = 28.0  # from a residual body to its skip line
+FORK_GAP = 18.0  # from a fork point to what it feeds
+LABEL_INSET = 10.0  # a frame's label from the frame's side
+LABEL_CLEAR = 8.0  # a frame's label from the edge that crosses its header
 
 
 @dataclass
@@ -171,7 +171,10 @@ class _Builder:
         row = self.rows.get(path)
         entry = layer_type(node.type)
         return Box(
-            path, "pill" if node.type in PILLS else "layer", node.type, label,
+            path,
+            "pill" if node.type in PILLS else "layer",
+            node.type,
+            label,
             shape_text(row.output_shape) if row is not None else DASH,
             params_text(row.params) if row is not None else DASH,
             entry.family if entry is not None else "",
@@ -228,8 +231,9 @@ class _Builder:
             w, label_x = w + grow_right, axis + LABEL_CLEAR
         h = FRAME_HEADER + inner.h + 2 * FRAME_PAD
         row = self.rows.get(path)
-        frame = Frame(path, text, node.type, 0.0, 0.0, w, h,
-                      row.status if row else "", row.message if row else "", label_x)
+        frame = Frame(
+            path, text, node.type, 0.0, 0.0, w, h, row.status if row else "", row.message if row else "", label_x
+        )
         out = _Fragment(w, h, inner.cx + dx, inner.entry_y + dy, inner.exit_y + dy, inner.entry_arrow, frames=[frame])
         out.take(inner, dx, dy)
         return out

@@ -18,9 +18,18 @@ from app.project.network_commands import AddNode
 LAYER_MIME = "application/x-nnstudio-layer"  # a catalog type name, dragged from the palette
 
 FAMILY_COLOURS = {
-    "containers": "#546e7a", "glue": "#8d6e63", "linear": "#1e88e5", "convolution": "#3949ab",
-    "pooling": "#00897b", "normalization": "#7cb342", "dropout": "#757575", "activation": "#f4511e",
-    "recurrent": "#8e24aa", "embedding": "#6d4c41", "attention": "#d81b60", "shape": "#fb8c00",
+    "containers": "#546e7a",
+    "glue": "#8d6e63",
+    "linear": "#1e88e5",
+    "convolution": "#3949ab",
+    "pooling": "#00897b",
+    "normalization": "#7cb342",
+    "dropout": "#757575",
+    "activation": "#f4511e",
+    "recurrent": "#8e24aa",
+    "embedding": "#6d4c41",
+    "attention": "#d81b60",
+    "shape": "#fb8c00",
     "loss": "#e53935",
 }
 
@@ -50,10 +59,25 @@ def family_icon(family: str) -> QIcon:
 _FEATURES_IN = {"in_features", "input_size", "d_model", "embed_dim", "normalized_shape"}
 _CHANNELS_IN = {"in_channels", "num_features", "num_channels"}
 _FIXED = {
-    "out_features": 8, "out_channels": 8, "hidden_size": 8, "embedding_dim": 8, "in1_features": 8,
-    "in2_features": 8, "num_embeddings": 16, "num_groups": 1, "num_layers": 2, "size": 2,
-    "upscale_factor": 2, "downscale_factor": 2, "groups": 1, "padding": 1, "output_size": 1,
-    "dim": 1, "value": 0.0, "threshold": 0.0, "norm_type": 2.0,
+    "out_features": 8,
+    "out_channels": 8,
+    "hidden_size": 8,
+    "embedding_dim": 8,
+    "in1_features": 8,
+    "in2_features": 8,
+    "num_embeddings": 16,
+    "num_groups": 1,
+    "num_layers": 2,
+    "size": 2,
+    "upscale_factor": 2,
+    "downscale_factor": 2,
+    "groups": 1,
+    "padding": 1,
+    "output_size": 1,
+    "dim": 1,
+    "value": 0.0,
+    "threshold": 0.0,
+    "norm_type": 2.0,
 }
 
 
@@ -119,6 +143,7 @@ def default_node(type_name: str, incoming: list | None = None) -> Node:
 
 
 # --- where a chosen layer goes --------------------------------------------------------------
+
 
 def insertion_point(session) -> tuple[Address, int | None]:
     """Into the selected sequence container (appended), else right after the selected node;

@@ -11,7 +11,14 @@ from __future__ import annotations
 import math
 
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.network.argtypes import COUNT_LIMITS, INT_LIMIT, POSITIVE_INTS, ArgType, check_value
@@ -167,7 +174,11 @@ class PropertiesPanel(QWidget):
         self.title.setText(f"<b>{node.type}</b> &nbsp; {where}")
         self.doc.setText(entry.doc if entry is not None else "")
         if entry is not None and entry.takes_children:
-            kind = "sequence container" if entry.is_sequence else "block with slots (" + ", ".join(s.name for s in entry.slots) + ")"
+            kind = (
+                "sequence container"
+                if entry.is_sequence
+                else "block with slots (" + ", ".join(s.name for s in entry.slots) + ")"
+            )
             self.summary.setText(f"{node.type}: {kind}, {len(node.children)} children")
         else:
             self.summary.clear()

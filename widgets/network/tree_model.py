@@ -22,7 +22,7 @@ from app.errors import NNStudioError
 from app.network.spec import Node
 from widgets.network.new_layer import LAYER_MIME, default_node, family_icon, incoming_shape
 
-NODE_MIME = "application/x-nnstudio-node"        # a node's JSON, from Copy
+NODE_MIME = "application/x-nnstudio-node"  # a node's JSON, from Copy
 ADDRESS_MIME = "application/x-nnstudio-address"  # a node's address, dragged inside the tree
 
 COLUMNS = ("Name", "Type", "Output shape", "Parameters", "Probe")
@@ -96,7 +96,11 @@ class NetworkModel(QAbstractItemModel):
     # --- structure ----------------------------------------------------------------------------
     def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
         if not parent.isValid():
-            return self.createIndex(row, column, self._id(())) if row == 0 and 0 <= column < len(COLUMNS) else QModelIndex()
+            return (
+                self.createIndex(row, column, self._id(()))
+                if row == 0 and 0 <= column < len(COLUMNS)
+                else QModelIndex()
+            )
         address = self.address(parent)
         node = node_at(self.network, address)
         if node is None or not 0 <= row < len(node.children) or not 0 <= column < len(COLUMNS):
@@ -298,7 +302,6 @@ class NetworkModel(QAbstractItemModel):
                 self._select_added(target, index)
             return moved
         if data.hasFormat(LAYER_MIME):
-
             type_name = bytes(data.data(LAYER_MIME)).decode()
             node = default_node(type_name, incoming_shape(self.session, target, index))
         elif data.hasFormat(NODE_MIME):
@@ -343,6 +346,7 @@ class NetworkModel(QAbstractItemModel):
 
     def _on_analysed(self) -> None:
         """Shapes, counts and problems are fresh: repaint every row (the structure is the same)."""
+
         def visit(parent: QModelIndex) -> None:
             rows = self.rowCount(parent)
             if rows:

@@ -22,8 +22,17 @@ from widgets.network.tree_model import COLUMNS, NODE_MIME, NetworkModel
 from widgets.network.new_layer import add_layer
 
 COMMON_LAYERS = (
-    "Linear", "Conv2d", "ReLU", "GELU", "BatchNorm2d", "LayerNorm", "Dropout", "MaxPool2d",
-    "Flatten", "Sequential", "Residual",
+    "Linear",
+    "Conv2d",
+    "ReLU",
+    "GELU",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Dropout",
+    "MaxPool2d",
+    "Flatten",
+    "Sequential",
+    "Residual",
 )
 WRAPPERS = ("Sequential", "Chain", "Parallel")
 
@@ -68,9 +77,7 @@ class NetworkView(QTreeView):
             return
         self._syncing = True
         try:
-            self.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
-            )
+            self.selectionModel().setCurrentIndex(index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
             self.scrollTo(index)
         finally:
             self._syncing = False
@@ -152,8 +159,11 @@ class NetworkView(QTreeView):
             wrap.addAction(self.actions_by_name[f"wrap_{container.lower()}"])
         mode = menu.addMenu("Mode during training")
         pinned = self.session.project.mode.get("overrides", {}).get(self.session.selected)
-        for label, value in (("Inherit (model.train() / eval())", None), ("Keep in train mode", True),
-                             ("Keep in eval mode (e.g. a BatchNorm)", False)):
+        for label, value in (
+            ("Inherit (model.train() / eval())", None),
+            ("Keep in train mode", True),
+            ("Keep in eval mode (e.g. a BatchNorm)", False),
+        ):
             action = mode.addAction(label, lambda v=value: self.set_mode_override(v))
             action.setCheckable(True)
             action.setChecked(pinned is value)

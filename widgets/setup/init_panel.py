@@ -14,7 +14,14 @@ from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QHeaderView,
-    QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
 )
 from torch import nn
 
@@ -70,7 +77,8 @@ class InitPanel(QWidget):
         self.rules_error = error_label()
         buttons = QHBoxLayout()
         self.add_button, self.remove_button, self.up_button, self.down_button = (
-            QPushButton(text) for text in ("Add rule", "Remove", "Move up", "Move down"))
+            QPushButton(text) for text in ("Add rule", "Remove", "Move up", "Move down")
+        )
         self.add_button.clicked.connect(self.add_rule)
         self.remove_button.clicked.connect(self.remove_rule)
         self.up_button.clicked.connect(lambda: self.move_rule(-1))
@@ -95,8 +103,12 @@ class InitPanel(QWidget):
         seed.addWidget(self.seed_edit, 1)
         layout.addLayout(seed)
         layout.addWidget(self.seed_error)
-        layout.addWidget(QLabel("Each parameter takes the first rule whose selector matches it; "
-                                "a parameter no rule matches keeps its layer's default (reset_parameters)."))
+        layout.addWidget(
+            QLabel(
+                "Each parameter takes the first rule whose selector matches it; "
+                "a parameter no rule matches keeps its layer's default (reset_parameters)."
+            )
+        )
         layout.addWidget(self.rules_table)
         layout.addLayout(buttons)
         layout.addWidget(self.rules_error)

@@ -11,7 +11,16 @@ from typing import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget, QWidgetAction,
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    QWidgetAction,
 )
 
 from app.setup import devices as device_module
@@ -100,8 +109,12 @@ def describe(device: DeviceInfo) -> str:
 class DevicePicker(QWidget):
     """CPU and each GPU in a combo (a missing CUDA shows, greyed, with the reason), plus DataParallel."""
 
-    def __init__(self, session, devices: Sequence[DeviceInfo] | Callable[[], Sequence[DeviceInfo]] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session,
+        devices: Sequence[DeviceInfo] | Callable[[], Sequence[DeviceInfo]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         found = devices() if callable(devices) else devices

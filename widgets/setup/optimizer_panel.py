@@ -11,8 +11,19 @@ from __future__ import annotations
 from PySide6.QtCore import QLocale
 from PySide6.QtGui import QDoubleValidator, QFontDatabase
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-    QTableWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.network.build import build
@@ -40,7 +51,7 @@ def selector_json(text: str) -> object:
     """The inverse of :func:`selector_text`; the core validates what comes out."""
     terms = [term.strip() for term in text.split("&") if term.strip()]
     paths = [t for t in terms if not t.startswith("type:")]
-    types = [t[len("type:"):].strip() for t in terms if t.startswith("type:")]
+    types = [t[len("type:") :].strip() for t in terms if t.startswith("type:")]
     if len(paths) == 1 and not types:
         return paths[0]
     data: dict = {}
@@ -136,7 +147,8 @@ class OptimizerPanel(QWidget):
         self.groups_error = error_label()
         buttons = QHBoxLayout()
         self.add_button, self.remove_button, self.up_button, self.down_button = (
-            QPushButton(text) for text in ("Add group", "Remove", "Move up", "Move down"))
+            QPushButton(text) for text in ("Add group", "Remove", "Move up", "Move down")
+        )
         self.add_button.clicked.connect(self.add_group)
         self.remove_button.clicked.connect(self.remove_group)
         self.up_button.clicked.connect(lambda: self.move_group(-1))
@@ -165,8 +177,12 @@ class OptimizerPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.type_error)
         layout.addLayout(self.defaults_form)
-        layout.addWidget(QLabel("Parameter groups: each trainable parameter joins the first group whose selector "
-                                "matches it, else the default group (last). An empty cell inherits the default."))
+        layout.addWidget(
+            QLabel(
+                "Parameter groups: each trainable parameter joins the first group whose selector "
+                "matches it, else the default group (last). An empty cell inherits the default."
+            )
+        )
         layout.addWidget(self.groups_table)
         layout.addLayout(buttons)
         layout.addWidget(self.groups_error)
@@ -224,8 +240,11 @@ class OptimizerPanel(QWidget):
                 field: QWidget = QCheckBox()
                 field.toggled.connect(lambda _checked, n=name: self.apply_default(n))
             else:
-                field = number_edit(format_value(default)) if not isinstance(default, tuple) else \
-                    QLineEdit(placeholderText=format_value(default))
+                field = (
+                    number_edit(format_value(default))
+                    if not isinstance(default, tuple)
+                    else QLineEdit(placeholderText=format_value(default))
+                )
                 field.returnPressed.connect(lambda n=name: self.apply_default(n))
             error = error_label()
             row = QHBoxLayout()
@@ -393,4 +412,3 @@ class OptimizerPanel(QWidget):
                 return False
             value = {"type": type_name, "args": args} if args else {"type": type_name}
         return self._execute("scheduler", value, self.scheduler_error)
-

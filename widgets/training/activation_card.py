@@ -16,7 +16,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QPainterPath
 from PySide6.QtWidgets import (
-    QAbstractScrollArea, QApplication, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget,
+    QAbstractScrollArea,
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.training.distributions import ProbeSeries, envelope, is_relu_like, reduce_blocks
@@ -136,7 +143,7 @@ class ActivationCard(QFrame):
         self.qs = tuple(qs)
         self.kind = "activation"
         self.stale_since: int | None = None  # the last step probed, once a later snapshot left it out
-        self.redraws = 0                     # plot updates so far (the panel redraws only changed cards)
+        self.redraws = 0  # plot updates so far (the panel redraws only changed cards)
         self._drawn: tuple[str, int] | None = None
 
         self.setObjectName("activationCard")
@@ -147,8 +154,9 @@ class ActivationCard(QFrame):
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
         shown_path = path or "(whole model)"
-        self.title_label = QLabel(f"<b>{html.escape(shown_path)}</b>&nbsp;&nbsp;"
-                                  f"<span style='color:#5b6573'>{html.escape(type_name)}</span>")
+        self.title_label = QLabel(
+            f"<b>{html.escape(shown_path)}</b>&nbsp;&nbsp;<span style='color:#5b6573'>{html.escape(type_name)}</span>"
+        )
         self.title_label.setToolTip(f"{shown_path} ({type_name})" if type_name else shown_path)
         # a long path is cut rather than widening the card
         self.title_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
@@ -189,8 +197,7 @@ class ActivationCard(QFrame):
             self.dead_plot.getAxis("bottom").setStyle(showValues=False)
             self.dead_plot.getAxis("bottom").setHeight(4)
             self.dead_plot.setXLink(self.bands_plot)
-            self.dead_curve = pg.PlotDataItem(pen=pg.mkPen(DEAD_COLOR, width=1.2), fillLevel=0,
-                                              brush=(*DEAD_COLOR, 60))
+            self.dead_curve = pg.PlotDataItem(pen=pg.mkPen(DEAD_COLOR, width=1.2), fillLevel=0, brush=(*DEAD_COLOR, 60))
             self.dead_plot.addItem(self.dead_curve)
             self.bands_plot.getAxis("left").setWidth(36)
             self.dead_plot.getAxis("left").setWidth(36)
@@ -218,7 +225,7 @@ class ActivationCard(QFrame):
         color = COLORS.get(self.kind, COLORS["activation"])
         self.histogram_curve.setPen(pg.mkPen(color, width=1))
         self.histogram_curve.setBrush((*color, 110))
-        for item, alpha in zip(self.band_items, BAND_ALPHAS[-len(self.band_items):] if self.band_items else ()):
+        for item, alpha in zip(self.band_items, BAND_ALPHAS[-len(self.band_items) :] if self.band_items else ()):
             item.setColor((*color, alpha))
         self.median_curve.setPen(pg.mkPen([max(0, c - 40) for c in color], width=1.5))
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
-    QComboBox, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.training.distributions import ProbeHistory
@@ -153,7 +159,7 @@ class ActivationsPanel(QWidget):
             self._placed = False
 
     def set_kind(self, kind: str) -> None:
-        """"activation" or "gradient", for every card."""
+        """ "activation" or "gradient", for every card."""
         if kind == self.kind:
             return
         self.kind = kind

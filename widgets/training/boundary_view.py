@@ -21,8 +21,16 @@ from app.data.loading import Data
 
 # Class 0 orange and class 1 blue as in TensorFlow Playground, then Tableau's colours.
 BASE_COLORS: tuple[tuple[int, int, int], ...] = (
-    (245, 147, 34), (8, 119, 189), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+    (245, 147, 34),
+    (8, 119, 189),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
 )
 # The boundary's strongest tint: a fully confident cell keeps some white, so the points stand out.
 MAX_TINT = 0.65

@@ -33,12 +33,12 @@ def _tensorboard_log(folder: str):
 
 
 class TrainingController(QObject):
-    stateChanged = Signal(str)       # "idle" | "running" | "paused" | "stopping" | "evaluating"
-    eventsArrived = Signal(list)     # everything the worker reported since the last tick
-    runEnded = Signal(object)        # the final event: Finished, Stopped or Failed
-    failedToStart = Signal(str)      # refused before any thread: no model, a missing TensorBoard extra
-                                     # (data and optimizer problems end the run with a Failed event)
-    evaluated = Signal(object)       # an app.training.evaluate.Evaluation, or an error message (str)
+    stateChanged = Signal(str)  # "idle" | "running" | "paused" | "stopping" | "evaluating"
+    eventsArrived = Signal(list)  # everything the worker reported since the last tick
+    runEnded = Signal(object)  # the final event: Finished, Stopped or Failed
+    failedToStart = Signal(str)  # refused before any thread: no model, a missing TensorBoard extra
+    # (data and optimizer problems end the run with a Failed event)
+    evaluated = Signal(object)  # an app.training.evaluate.Evaluation, or an error message (str)
 
     def __init__(self, session, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -77,8 +77,9 @@ class TrainingController(QObject):
         project, start_from = copy.deepcopy(self.session.project), copy.deepcopy(model)
         probes = project.probes
         # the data is made on the worker thread: a big dataset never freezes the window
-        self.run = LiveRun(lambda: prepare(project, model=start_from), probes.get("modules", []),
-                           probes.get("every", 10), log=log)
+        self.run = LiveRun(
+            lambda: prepare(project, model=start_from), probes.get("modules", []), probes.get("every", 10), log=log
+        )
         self.last_step, self.started_event = None, None
         self.thread = FunctionThread(self.run.run, self)
         self.thread.finished.connect(self._finish)
@@ -172,8 +173,13 @@ class TrainingController(QObject):
         self.session.set_busy("")
         self._set_state("idle")
         error = job.error
-        self.evaluated.emit(job.result if error is None else str(error) if isinstance(error, NNStudioError)
-                            else f"{type(error).__name__}: {error}")
+        self.evaluated.emit(
+            job.result
+            if error is None
+            else str(error)
+            if isinstance(error, NNStudioError)
+            else f"{type(error).__name__}: {error}"
+        )
 
     # Live changes ----------------------------------------------------------------------------
     def _on_session_changed(self, event) -> None:
@@ -186,4 +192,3 @@ class TrainingController(QObject):
     def _set_state(self, state: str) -> None:
         self.state = state
         self.stateChanged.emit(state)
-

@@ -39,7 +39,7 @@ def describe(data: Data) -> str:
 
 
 def preview_kind(data: Data) -> str:
-    """"scatter", "regression", "images", "sequences", or "none"."""
+    """ "scatter", "regression", "images", "sequences", or "none"."""
     shape = tuple(data.sample_shape)
     if data.x_dtype == "int64":
         return "sequences" if len(shape) == 1 else "none"
@@ -59,7 +59,7 @@ def image_tiles(x: np.ndarray) -> np.ndarray:
         x = x[:, None]
     x = x[:, :3] if x.shape[1] == 3 else x[:, :1]
     finite = x[np.isfinite(x)]
-    low, high = (np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0))
+    low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
     if high <= low:
         high = low + 1.0
     scaled = np.clip((np.nan_to_num(x, nan=low) - low) / (high - low), 0.0, 1.0) * 255.0
@@ -82,7 +82,10 @@ class DataPreview(QWidget):
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
         self.legend = self.plot.addLegend(
-            offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen("#d5dae1"),
+            offset=(-8, 8),
+            labelTextSize="8pt",
+            brush=pg.mkBrush(255, 255, 255, 230),
+            pen=pg.mkPen("#d5dae1"),
         )
         self.legend.setVisible(False)
         self.scatter_items: list[pg.ScatterPlotItem] = []
@@ -119,8 +122,10 @@ class DataPreview(QWidget):
         self.kind = preview_kind(data)
         self._set_caption(describe(data), error=False)
         draw = {
-            "scatter": self._draw_scatter, "regression": self._draw_regression,
-            "images": self._draw_images, "sequences": self._draw_sequences,
+            "scatter": self._draw_scatter,
+            "regression": self._draw_regression,
+            "images": self._draw_images,
+            "sequences": self._draw_sequences,
         }.get(self.kind)
         if draw is None:
             self.empty_page.setText(f"No preview for inputs of shape {tuple(data.sample_shape)}.")
@@ -151,7 +156,7 @@ class DataPreview(QWidget):
     def tile(self, index: int) -> np.ndarray:
         """The pixels of one shown image, (H, W, 3) uint8, as cut from the mosaic."""
         top, left, height, width = self.tile_boxes[index]
-        return self.image_item.image[top:top + height, left:left + width]
+        return self.image_item.image[top : top + height, left : left + width]
 
     # -- the kinds of preview ---------------------------------------------------------------------
 
@@ -205,7 +210,7 @@ class DataPreview(QWidget):
         labels = data.y_train[:count].reshape(count, -1)[:, 0].tolist()
         for k in range(count):
             top, left = (k // columns) * cell_h, (k % columns) * cell_w
-            mosaic[top:top + height, left:left + width] = tiles[k]
+            mosaic[top : top + height, left : left + width] = tiles[k]
             self.tile_boxes.append((top, left, height, width))
             text = pg.TextItem(self._label_text(data, labels[k]), color="#333333", anchor=(0.5, 0.0))
             text.setPos(left + width / 2, top + height)
@@ -236,8 +241,14 @@ class DataPreview(QWidget):
                 named.add(k)
                 name = self._label_text(data, k)
             item = self.plot.plot(
-                positions, x[i].numpy(), pen=pg.mkPen(*color, 200, width=1.5), symbol="o", symbolSize=5,
-                symbolPen=None, symbolBrush=color, name=name,
+                positions,
+                x[i].numpy(),
+                pen=pg.mkPen(*color, 200, width=1.5),
+                symbol="o",
+                symbolSize=5,
+                symbolPen=None,
+                symbolBrush=color,
+                name=name,
             )
             item.class_index = k if classification else None
             item.sample_index = i

@@ -11,8 +11,18 @@ import copy
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.network.catalog import FAMILIES
@@ -21,8 +31,13 @@ from app.errors import NNStudioError
 from app.project.section_commands import SetSection
 
 DEFAULT_TRAINING = {
-    "dataset": {"name": "spirals"}, "loss": {"type": "CrossEntropyLoss"}, "epochs": 10, "batch_size": 32,
-    "val_split": 0.2, "shuffle": True, "seed": 0,
+    "dataset": {"name": "spirals"},
+    "loss": {"type": "CrossEntropyLoss"},
+    "epochs": 10,
+    "batch_size": 32,
+    "val_split": 0.2,
+    "shuffle": True,
+    "seed": 0,
 }
 INT_LIMIT = 2_000_000_000
 
@@ -131,8 +146,9 @@ class TrainingForm(QWidget):
 
     def _browse(self, field: QLineEdit) -> None:
         name = self.dataset_combo.currentText()
-        path, _ = QFileDialog.getOpenFileName(self, f"Open a {name.upper()} file", "",
-                                              f"{name.upper()} (*.{name});;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, f"Open a {name.upper()} file", "", f"{name.upper()} (*.{name});;All files (*)"
+        )
         if path:
             field.setText(path)
             self._set_argument("path", path)

@@ -32,15 +32,20 @@ class LiveCurve(pg.GraphicsObject):
         super().__init__()
         pen = pg.mkPen(pen)
         # the keys pyqtgraph's legend reads to draw the curve's sample
-        self.opts = {"pen": pen, "antialias": antialias, "symbol": symbol, "size": symbol_size,
-                     "brush": pg.mkBrush(pen.color())}
+        self.opts = {
+            "pen": pen,
+            "antialias": antialias,
+            "symbol": symbol,
+            "size": symbol_size,
+            "brush": pg.mkBrush(pen.color()),
+        }
         self._x = self._y = np.empty(0)
         self._log_y = False
         self._image: QImage | None = None
         self._image_key: tuple | None = None
-        self._drawn = 0               # points already on the image
-        self.redraws = 0              # whole images drawn (a moved view, new data, a new style)
-        self.last_redraw_points = 0   # points the last whole image was drawn from, after downsampling
+        self._drawn = 0  # points already on the image
+        self.redraws = 0  # whole images drawn (a moved view, new data, a new style)
+        self.last_redraw_points = 0  # points the last whole image was drawn from, after downsampling
 
     # Data and style ----------------------------------------------------------------------------
     def setData(self, x: np.ndarray, y: np.ndarray, appended: bool = False) -> None:
@@ -113,8 +118,9 @@ class LiveCurve(pg.GraphicsObject):
 
     def _redraw(self, transform: QTransform, target, ratio: float) -> None:
         self.redraws += 1
-        self._image = QImage(round(target.width() * ratio), round(target.height() * ratio),
-                             QImage.Format_ARGB32_Premultiplied)
+        self._image = QImage(
+            round(target.width() * ratio), round(target.height() * ratio), QImage.Format_ARGB32_Premultiplied
+        )
         self._image.setDevicePixelRatio(ratio)
         self._image.fill(Qt.transparent)
         x0, x1 = self.getViewBox().viewRange()[0]
@@ -122,8 +128,15 @@ class LiveCurve(pg.GraphicsObject):
         last = min(int(np.searchsorted(self._x, x1, side="right")) + 1, len(self._x))
         self._draw_points(transform, target, first, first, last, downsample_to=target.width())
 
-    def _draw_points(self, transform: QTransform, target, first: int, first_symbol: int,
-                     end: int | None = None, downsample_to: int | None = None) -> None:
+    def _draw_points(
+        self,
+        transform: QTransform,
+        target,
+        first: int,
+        first_symbol: int,
+        end: int | None = None,
+        downsample_to: int | None = None,
+    ) -> None:
         """Draw points first..end (lines) and first_symbol..end (symbols) onto the image."""
         x, y = self._x[first:end], self._display_y(self._y[first:end])
         if downsample_to is not None:

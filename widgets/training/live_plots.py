@@ -18,8 +18,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QGridLayout, QHBoxLayout, QMessageBox, QPushButton,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGraphicsItem,
+    QGridLayout,
+    QHBoxLayout,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.errors import NNStudioError
@@ -29,8 +37,18 @@ from widgets.training.live_curve import LiveCurve
 from widgets.training.plot_range import DataBounds, StickyRange, union
 
 FOREGROUND = "#333333"
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22")  # one colour per param group, in group order
+PALETTE = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+)  # one colour per param group, in group order
 STEP_COLOUR, TRAIN_COLOUR, VAL_COLOUR = "#9dbbd9", "#1f4e9c", "#e8710a"
 PLOTS = (  # key, y-axis label, objectName
     ("loss", "loss", "lossPlot"),
@@ -87,8 +105,10 @@ class LivePlots(QWidget):
         for key in ("accuracy", "lr", "grad norm"):
             self._plots[key].setXLink(self._plots["loss"])
         # x is the loss plot's (the others are linked to it); a learning rate is read from zero up
-        self._ranges = {key: StickyRange(widget.getPlotItem(), manage_x=key == "loss", y_span=Y_SPANS.get(key))
-                        for key, widget in self._plots.items()}
+        self._ranges = {
+            key: StickyRange(widget.getPlotItem(), manage_x=key == "loss", y_span=Y_SPANS.get(key))
+            for key, widget in self._plots.items()
+        }
         self._x_goals: dict[str, float | None] = {"step": None, "epoch": None}
         self._bounds: dict[str, DataBounds] = {}
         layout = QVBoxLayout(self)
@@ -140,8 +160,14 @@ class LivePlots(QWidget):
         item.getAxis("left").enableAutoSIPrefix(False)  # "learning rate (x0.001)" reads worse than 0.05
         item.setLabel("left", label, color=FOREGROUND, **{"font-size": "9pt"})
         offset = (-6, -6) if label == "accuracy" else (-6, 6)  # accuracy rises: its top right is busy
-        legend = item.addLegend(offset=offset, labelTextColor=FOREGROUND, labelTextSize="8pt",
-                                brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#c8ccd2"), verSpacing=-6)
+        legend = item.addLegend(
+            offset=offset,
+            labelTextColor=FOREGROUND,
+            labelTextSize="8pt",
+            brush=pg.mkBrush(255, 255, 255, 210),
+            pen=pg.mkPen("#c8ccd2"),
+            verSpacing=-6,
+        )
         legend.setObjectName(f"{object_name}Legend")
         legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         return widget
@@ -188,8 +214,9 @@ class LivePlots(QWidget):
             item.getAxis("bottom").setStyle(showValues=bottom)
 
     # The API the training view uses ----------------------------------------------------------------
-    def start(self, groups: list[str], classification: bool, steps: int | None = None,
-              epochs: int | None = None) -> None:
+    def start(
+        self, groups: list[str], classification: bool, steps: int | None = None, epochs: int | None = None
+    ) -> None:
         """Forget the previous run; ``groups`` label the optimizer's param groups. ``steps`` and
         ``epochs``, the run's length, let x grow in a few big moves up to the run's end, not
         past it (each move draws every curve and axis again)."""
@@ -287,7 +314,7 @@ class LivePlots(QWidget):
     # View options ------------------------------------------------------------------------------
     @property
     def x_axis(self) -> str:
-        """"step" or "epoch"."""
+        """ "step" or "epoch"."""
         return self._view
 
     def table(self) -> SeriesSet:

@@ -8,7 +8,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
-    QCheckBox, QGroupBox, QLineEdit, QSizePolicy, QHBoxLayout, QLabel, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QGroupBox,
+    QLineEdit,
+    QSizePolicy,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from app.data.loading import load_data
@@ -43,15 +53,21 @@ class TrainingPanel(QWidget):
         self.start_button = QPushButton("Start", objectName="startButton", toolTip="Start training (F5)")
         self.pause_button = QPushButton("Pause", objectName="pauseButton", toolTip="Pause or resume (F6)")
         self.stop_button = QPushButton("Stop", objectName="stopButton", toolTip="Stop after this step (Shift+F5)")
-        self.evaluate_button = QPushButton("Evaluate", objectName="evaluateButton",
-                                           toolTip="One pass over the validation data in the current train/eval mode (F7)")
+        self.evaluate_button = QPushButton(
+            "Evaluate",
+            objectName="evaluateButton",
+            toolTip="One pass over the validation data in the current train/eval mode (F7)",
+        )
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(controller.stop)
         self.evaluate_button.clicked.connect(controller.evaluate)
-        self.tensorboard = QCheckBox("TensorBoard events in", objectName="tensorboardCheck",
-                                     toolTip="Also write the run's scalars and probe histograms as TensorBoard "
-                                             "event files (needs: pip install \"nnstudio[tensorboard]\")")
+        self.tensorboard = QCheckBox(
+            "TensorBoard events in",
+            objectName="tensorboardCheck",
+            toolTip="Also write the run's scalars and probe histograms as TensorBoard "
+            'event files (needs: pip install "nnstudio[tensorboard]")',
+        )
         self.tensorboard_dir = QLineEdit(objectName="tensorboardDir", placeholderText="runs/tensorboard")
         self.progress = QProgressBar(objectName="trainingProgress", textVisible=True)
         self.progress.setFormat("ready")
@@ -186,8 +202,10 @@ class TrainingPanel(QWidget):
             loss = f"; last loss {last.loss:.4g}" if last else ""
             self.progress.setFormat(f"finished · {final.step} steps in {_duration(final.elapsed_s)}")
             self.progress.setValue(self.progress.maximum())
-            self._say(f"Finished {final.epoch} epochs ({final.step} steps){loss}. The trained weights are in the "
-                      "project: Save keeps them.")
+            self._say(
+                f"Finished {final.epoch} epochs ({final.step} steps){loss}. The trained weights are in the "
+                "project: Save keeps them."
+            )
         elif isinstance(final, Stopped):
             self.progress.setFormat(f"stopped at step {final.step}")
             if final.reason == "nonfinite":
@@ -205,8 +223,9 @@ class TrainingPanel(QWidget):
             return
         accuracy = f", accuracy {result.accuracy:.1%}" if result.accuracy is not None else ""
         mode = "train" if result.training else "eval"
-        self._say(f"Evaluation in {mode} mode: loss {result.loss:.4g}{accuracy} on {result.samples:,} "
-                  f"{result.split} samples.")
+        self._say(
+            f"Evaluation in {mode} mode: loss {result.loss:.4g}{accuracy} on {result.samples:,} {result.split} samples."
+        )
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setText(text)

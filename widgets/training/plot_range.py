@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-X_AHEAD = 1.5       # the x range ends at half again the data's extent
+X_AHEAD = 1.5  # the x range ends at half again the data's extent
 X_AHEAD_TO_GOAL = 4  # with the run's length known: four times the extent, at most to the run's end
 SHRINK_BELOW = 0.3  # a range the data fills less than this much of is tightened
 Y_MARGIN = 0.08
@@ -39,11 +39,12 @@ class DataBounds:
         if key != self.key or len(x) < self.done:  # another series, or one that started over
             self.__init__()
             self.key = key
-        new_x, new_y = x[self.done:], y[self.done:]
+        new_x, new_y = x[self.done :], y[self.done :]
         self.done = len(x)
         if len(new_x) <= FEW:  # a frame's few new points: plain Python beats a dozen numpy calls
-            pairs = [(px, py) for px, py in zip(new_x.tolist(), new_y.tolist())
-                     if math.isfinite(px) and math.isfinite(py)]
+            pairs = [
+                (px, py) for px, py in zip(new_x.tolist(), new_y.tolist()) if math.isfinite(px) and math.isfinite(py)
+            ]
             if pairs:
                 xs, ys = [px for px, _ in pairs], [py for _, py in pairs]
                 self.x = min(self.x[0], min(xs)), max(self.x[1], max(xs))

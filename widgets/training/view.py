@@ -33,8 +33,12 @@ class TrainingView(QSplitter):
         steps = [e for e in events if isinstance(e, Step)]
         for event in events:
             if isinstance(event, Started):
-                self.plots.start(event.groups, self._classification(), steps=event.epochs * event.steps_per_epoch,
-                                 epochs=event.epochs)
+                self.plots.start(
+                    event.groups,
+                    self._classification(),
+                    steps=event.epochs * event.steps_per_epoch,
+                    epochs=event.epochs,
+                )
                 self.activations.start(self._module_types())
             elif isinstance(event, Epoch):
                 self.plots.add_steps([s for s in steps if s.step <= event.step])

@@ -141,7 +141,11 @@ def test_tokens_label_says_whether_the_marker_appears():
 
 def test_parse_fills_defaults_in_a_canonical_order():
     assert parse_dataset({"seed": 3, "name": "spirals"}) == {
-        "name": "spirals", "size": 1000, "classes": 3, "noise": 0.2, "seed": 3,
+        "name": "spirals",
+        "size": 1000,
+        "classes": 3,
+        "noise": 0.2,
+        "seed": 3,
     }
     assert parse_dataset({"name": "csv", "path": "d.csv", "target": "y"})["features"] is None
     assert dataset_arguments("tokens") == {"size": 1000, "length": 20, "vocab": 1000, "noise": 0.0, "seed": 0}
@@ -260,7 +264,9 @@ def test_permutation_is_randperm_seeded_by_seed_and_epoch():
 def test_without_shuffle_the_order_is_the_file_order():
     x, y = numbered(25)
     assert batch_ids(Batches(x, y, 10, shuffle=False, seed=0).epoch(4)) == [
-        list(range(10)), list(range(10, 20)), list(range(20, 25)),
+        list(range(10)),
+        list(range(10, 20)),
+        list(range(20, 25)),
     ]
 
 

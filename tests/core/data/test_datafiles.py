@@ -62,8 +62,9 @@ def test_csv_with_integer_classes_keeps_the_ids(tmp_path):
 
 
 def test_csv_regression_picks_features_in_the_order_given(tmp_path):
-    data = csv_data(tmp_path, "a,b,c,price\n1,2,3,9.5\n4,5,6,-1\n", target="price", features=["c", "a"],
-                    task="regression")
+    data = csv_data(
+        tmp_path, "a,b,c,price\n1,2,3,9.5\n4,5,6,-1\n", target="price", features=["c", "a"], task="regression"
+    )
     assert data.x_train.tolist() == [[3.0, 1.0], [6.0, 4.0]]
     assert data.y_train.shape == (2, 1) and data.y_train[:, 0].tolist() == [9.5, -1.0]
     assert data.task == "regression" and data.num_classes is None
@@ -94,19 +95,35 @@ def test_csv_is_split_with_the_dataset_seed(tmp_path):
         ("\n\n", {}, "path", "data.csv is empty"),
         ("x1,x2,label\n", {}, "path", "data.csv has a header but no data rows"),
         ("x1,x2,label\n1,2,a\n3,4\n", {}, "path", "data.csv line 3: 2 fields, but the header has 3"),
-        ("x1,x2,label\n" + "1,2,a\n" * 15 + "1,abc,b\n", {}, "path",
-         "data.csv line 17, column 'x2': not a number: 'abc'"),
+        (
+            "x1,x2,label\n" + "1,2,a\n" * 15 + "1,abc,b\n",
+            {},
+            "path",
+            "data.csv line 17, column 'x2': not a number: 'abc'",
+        ),
         ("x1,x2,label\n1, ,a\n", {}, "path", "data.csv line 2, column 'x2': empty (a number is needed)"),
         ("x1,x2,label\n1,nan,a\n", {}, "path", "data.csv line 2, column 'x2': not a finite number: 'nan'"),
         ("x1,x2,label\n1,-1e39,a\n", {}, "path", "data.csv line 2, column 'x2': too large for float32: '-1e39'"),
         ("x1,x2,label\n1,2,\n", {}, "path", "data.csv line 2, column 'label': empty (a class is needed)"),
         ("x1,x2,label\n1,2,0\n1,2,-1\n", {}, "path", "data.csv line 3, column 'label': class ids must be from 0"),
-        ("x1,x2,label\n1,2,0.5\n", {"task": "regression", "target": "x9"}, "target",
-         "data.csv has no column 'x9' (its columns: 'x1', 'x2', 'label')"),
-        ("x1,x2,label\n1,2,a\n", {"features": ["x1", "x3", "x4"]}, "features",
-         "data.csv has no column(s) 'x3', 'x4' (its columns: 'x1', 'x2', 'label')"),
-        ("x1,x2,label\n1,2,a\n", {"features": ["x1", "label"]}, "features",
-         "the target 'label' cannot also be a feature"),
+        (
+            "x1,x2,label\n1,2,0.5\n",
+            {"task": "regression", "target": "x9"},
+            "target",
+            "data.csv has no column 'x9' (its columns: 'x1', 'x2', 'label')",
+        ),
+        (
+            "x1,x2,label\n1,2,a\n",
+            {"features": ["x1", "x3", "x4"]},
+            "features",
+            "data.csv has no column(s) 'x3', 'x4' (its columns: 'x1', 'x2', 'label')",
+        ),
+        (
+            "x1,x2,label\n1,2,a\n",
+            {"features": ["x1", "label"]},
+            "features",
+            "the target 'label' cannot also be a feature",
+        ),
         ("label\na\n", {}, "features", "data.csv has no columns besides the target 'label'"),
         ("x1,x1,label\n1,2,a\n", {}, "path", "data.csv line 1: the header names column 'x1' twice"),
         ("x1,,label\n1,2,a\n", {}, "path", "data.csv line 1: the header has an empty column name"),
@@ -130,8 +147,10 @@ def test_csv_that_is_not_utf8_is_refused(tmp_path):
 @pytest.mark.parametrize("name", ["csv", "npz"])
 def test_missing_file_names_the_path_and_where_it_looked(tmp_path, name):
     with pytest.raises(NNStudioError) as caught:
-        load_data({"name": name, "path": "gone.dat", "target": "y"} if name == "csv" else
-                  {"name": name, "path": "gone.dat"}, base_dir=tmp_path)
+        load_data(
+            {"name": name, "path": "gone.dat", "target": "y"} if name == "csv" else {"name": name, "path": "gone.dat"},
+            base_dir=tmp_path,
+        )
     assert caught.value.where == "training.dataset.path"
     assert caught.value.message.startswith("gone.dat: no such file")
     assert str(tmp_path / "gone.dat") in caught.value.message
@@ -167,8 +186,9 @@ def test_npz_images_and_integer_labels(tmp_path):
 
 def test_npz_with_other_keys_string_labels_and_tokens(tmp_path):
     tokens = np.array([[3, 1, 2], [4, 4, 0]], dtype=np.int32)
-    data = npz_data(tmp_path, {"seqs": tokens, "names": np.array(["spam", "ham"])}, x="seqs", y="names",
-                    x_dtype="int64")
+    data = npz_data(
+        tmp_path, {"seqs": tokens, "names": np.array(["spam", "ham"])}, x="seqs", y="names", x_dtype="int64"
+    )
     assert data.x_dtype == "int64" and data.x_train.tolist() == tokens.tolist()
     assert data.class_names == ("ham", "spam") and data.y_train.tolist() == [1, 0]
 

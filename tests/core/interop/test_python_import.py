@@ -12,7 +12,11 @@ from torch import nn
 
 from app.network.build import build
 from app.interop.python_import import (
-    UnrepresentableError, find_unrepresentable, guess_inputs, import_project, project_from_module,
+    UnrepresentableError,
+    find_unrepresentable,
+    guess_inputs,
+    import_project,
+    project_from_module,
 )
 from app.network.inputs import InputSpec
 from app.project.project_file import load_project

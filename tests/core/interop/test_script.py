@@ -64,7 +64,10 @@ def test_the_script_makes_the_examples_model_and_optimizer_bit_for_bit(example, 
     (tmp_path / "driver.py").write_text(DRIVER)
     done = subprocess.run(
         [sys.executable, str(tmp_path / "driver.py"), str(tmp_path), str(tmp_path / "state.pt")],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
@@ -108,11 +111,15 @@ def test_the_script_imports_only_torch_and_the_standard_library(path):
     assert text.rstrip().endswith('if __name__ == "__main__":\n    main()')
 
 
-@pytest.mark.parametrize("dataset", [
-    {"name": "npz", "path": "arrays.npz"},
-    {"name": "csv", "path": "table.csv", "target": "kind"},
-    *[{"name": name} for name in ("spirals", "blobs", "moons", "xor", "sine", "shapes28", "shapes32", "tokens")],
-], ids=lambda d: d["name"])
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        {"name": "npz", "path": "arrays.npz"},
+        {"name": "csv", "path": "table.csv", "target": "kind"},
+        *[{"name": name} for name in ("spirals", "blobs", "moons", "xor", "sine", "shapes28", "shapes32", "tokens")],
+    ],
+    ids=lambda d: d["name"],
+)
 def test_only_an_npz_script_imports_numpy_and_only_inside_its_reader(dataset):
     training = {**mixed_project()["training"], "dataset": dataset}
     scopes = imports_by_scope(generate_script(parse_project(mixed_project(training=training))))
@@ -140,34 +147,74 @@ def test_every_container_glue_block_init_freeze_mode_and_group_matches_make_mode
     assert torch.equal(mine(x), model(x))  # the glue blocks' forward, too
 
 
-WIDE_NETWORK = {"type": "Sequential", "children": [
-    {"type": "Embedding", "args": {"num_embeddings": 50, "embedding_dim": 16, "padding_idx": 0}},
-    {"type": "LSTM", "args": {"input_size": 16, "hidden_size": 8, "num_layers": 2, "bidirectional": True,
-                              "batch_first": True, "proj_size": 4}},
-    {"type": "TakeOutput"},
-    {"type": "TransformerEncoder", "args": {"num_layers": 2, "enable_nested_tensor": False}, "children": [
-        {"name": "encoder_layer", "type": "TransformerEncoderLayer",
-         "args": {"d_model": 8, "nhead": 2, "dim_feedforward": 32, "activation": "gelu", "batch_first": True}},
-        {"name": "norm", "type": "LayerNorm", "args": {"normalized_shape": [8], "eps": 1e-6}},
-    ]},
-    {"type": "Permute", "args": {"dims": [0, 2, 1]}},
-    {"type": "Conv1d", "args": {"in_channels": 8, "out_channels": 4, "kernel_size": 3, "padding": "same",
-                                "padding_mode": "reflect"}},
-    {"type": "Upsample", "args": {"scale_factor": 2.0, "mode": "linear"}},
-    {"type": "Unflatten", "args": {"dim": 1, "unflattened_size": [2, 2]}},
-    {"type": "AdaptiveAvgPool2d", "args": {"output_size": [None, 3]}},
-    {"type": "PReLU", "args": {"num_parameters": 2, "init": 0.1}},
-    {"type": "RNN", "args": {"input_size": 3, "hidden_size": 3, "nonlinearity": "relu"}},
-    {"type": "Bilinear", "args": {"in1_features": 3, "in2_features": 3, "out_features": 2}},
-    {"type": "MultiheadAttention", "args": {"embed_dim": 8, "num_heads": 2, "kdim": 4, "vdim": 4}},
-    {"type": "Reshape", "args": {"shape": [-1]}},
-]}
+WIDE_NETWORK = {
+    "type": "Sequential",
+    "children": [
+        {"type": "Embedding", "args": {"num_embeddings": 50, "embedding_dim": 16, "padding_idx": 0}},
+        {
+            "type": "LSTM",
+            "args": {
+                "input_size": 16,
+                "hidden_size": 8,
+                "num_layers": 2,
+                "bidirectional": True,
+                "batch_first": True,
+                "proj_size": 4,
+            },
+        },
+        {"type": "TakeOutput"},
+        {
+            "type": "TransformerEncoder",
+            "args": {"num_layers": 2, "enable_nested_tensor": False},
+            "children": [
+                {
+                    "name": "encoder_layer",
+                    "type": "TransformerEncoderLayer",
+                    "args": {
+                        "d_model": 8,
+                        "nhead": 2,
+                        "dim_feedforward": 32,
+                        "activation": "gelu",
+                        "batch_first": True,
+                    },
+                },
+                {"name": "norm", "type": "LayerNorm", "args": {"normalized_shape": [8], "eps": 1e-6}},
+            ],
+        },
+        {"type": "Permute", "args": {"dims": [0, 2, 1]}},
+        {
+            "type": "Conv1d",
+            "args": {
+                "in_channels": 8,
+                "out_channels": 4,
+                "kernel_size": 3,
+                "padding": "same",
+                "padding_mode": "reflect",
+            },
+        },
+        {"type": "Upsample", "args": {"scale_factor": 2.0, "mode": "linear"}},
+        {"type": "Unflatten", "args": {"dim": 1, "unflattened_size": [2, 2]}},
+        {"type": "AdaptiveAvgPool2d", "args": {"output_size": [None, 3]}},
+        {"type": "PReLU", "args": {"num_parameters": 2, "init": 0.1}},
+        {"type": "RNN", "args": {"input_size": 3, "hidden_size": 3, "nonlinearity": "relu"}},
+        {"type": "Bilinear", "args": {"in1_features": 3, "in2_features": 3, "out_features": 2}},
+        {"type": "MultiheadAttention", "args": {"embed_dim": 8, "num_heads": 2, "kdim": 4, "vdim": 4}},
+        {"type": "Reshape", "args": {"shape": [-1]}},
+    ],
+}
 
 
 @pytest.mark.filterwarnings("ignore")
 def test_arguments_of_every_kind_and_slot_blocks_are_written_as_torch_takes_them(tmp_path):
-    data = mixed_project(network=WIDE_NETWORK, init={"seed": 3}, freeze=[], mode={"training": False},
-                         optimizer={"type": "SGD", "defaults": {"lr": 0.1}}, scheduler=None, training=None)
+    data = mixed_project(
+        network=WIDE_NETWORK,
+        init={"seed": 3},
+        freeze=[],
+        mode={"training": False},
+        optimizer={"type": "SGD", "defaults": {"lr": 0.1}},
+        scheduler=None,
+        training=None,
+    )
     project = parse_project(data)
     text = generate_script(project)
     assert "norm=nn.LayerNorm(normalized_shape=(8,), eps=1e-06)," in text
@@ -271,7 +318,10 @@ def test_the_scripts_of_built_in_datasets_and_csv_run_without_numpy_and_give_the
     (tmp_path / "without_numpy.py").write_text(WITHOUT_NUMPY)
     done = subprocess.run(
         [sys.executable, str(tmp_path / "without_numpy.py"), *scripts],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("training samples") == len(scripts)
@@ -279,20 +329,28 @@ def test_the_scripts_of_built_in_datasets_and_csv_run_without_numpy_and_give_the
         assert_same_data(torch.load(script + ".data.pt", weights_only=True), project, tmp_path)
 
 
-@pytest.mark.parametrize("dataset", [
-    {"name": "csv", "path": "table.csv", "target": "kind"},
-    {"name": "csv", "path": "table.csv", "target": "value", "features": ["b", "a"], "task": "regression"},
-    {"name": "npz", "path": "arrays.npz", "x": "images", "y": "names"},
-    {"name": "npz", "path": "arrays.npz", "x": "ids", "y": "column", "x_dtype": "int64"},
-    {"name": "npz", "path": "arrays.npz", "x": "flat", "y": "targets", "task": "regression"},
-], ids=["csv-names", "csv-regression", "npz-string-labels", "npz-ids", "npz-regression"])
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        {"name": "csv", "path": "table.csv", "target": "kind"},
+        {"name": "csv", "path": "table.csv", "target": "value", "features": ["b", "a"], "task": "regression"},
+        {"name": "npz", "path": "arrays.npz", "x": "images", "y": "names"},
+        {"name": "npz", "path": "arrays.npz", "x": "ids", "y": "column", "x_dtype": "int64"},
+        {"name": "npz", "path": "arrays.npz", "x": "flat", "y": "targets", "task": "regression"},
+    ],
+    ids=["csv-names", "csv-regression", "npz-string-labels", "npz-ids", "npz-regression"],
+)
 def test_csv_and_npz_files_are_read_as_the_app_reads_them(dataset, tmp_path):
     write_csv(tmp_path)
     rng = np.random.default_rng(0)
     np.savez(
-        tmp_path / "arrays.npz", images=rng.random((30, 2, 3)), names=rng.choice(["b", "a", "c"], 30),
-        ids=rng.integers(0, 9, (30, 5), dtype=np.int32), column=rng.integers(0, 3, (30, 1)).astype(float),
-        flat=rng.random(30), targets=rng.random(30),
+        tmp_path / "arrays.npz",
+        images=rng.random((30, 2, 3)),
+        names=rng.choice(["b", "a", "c"], 30),
+        ids=rng.integers(0, 9, (30, 5), dtype=np.int32),
+        column=rng.integers(0, 3, (30, 1)).astype(float),
+        flat=rng.random(30),
+        targets=rng.random(30),
     )
     project_path = tmp_path / "p.nnproj"
     training = {**mixed_project()["training"], "dataset": {**dataset, "seed": 9}}
@@ -303,14 +361,18 @@ def test_csv_and_npz_files_are_read_as_the_app_reads_them(dataset, tmp_path):
     assert_same_data(script.load_data(), project, tmp_path)
 
 
-@pytest.mark.parametrize("scheduler, val_split", [
-    ({"type": "OneCycleLR", "args": {"pct_start": 0.4}}, 0.25),
-    ({"type": "ReduceLROnPlateau", "args": {"factor": 0.5, "patience": 1}}, 0.25),
-    ({"type": "ReduceLROnPlateau", "args": {"factor": 0.5, "patience": 1}}, 0.0),  # on the training loss
-    ({"type": "StepLR", "args": {"step_size": 1, "gamma": 0.5}}, 0.25),
-    ({"type": "CosineAnnealingLR"}, 0.25),
-    (None, 0.1),
-], ids=["onecycle", "plateau", "plateau-no-validation", "step", "cosine", "none"])
+@pytest.mark.parametrize(
+    "scheduler, val_split",
+    [
+        ({"type": "OneCycleLR", "args": {"pct_start": 0.4}}, 0.25),
+        ({"type": "ReduceLROnPlateau", "args": {"factor": 0.5, "patience": 1}}, 0.25),
+        ({"type": "ReduceLROnPlateau", "args": {"factor": 0.5, "patience": 1}}, 0.0),  # on the training loss
+        ({"type": "StepLR", "args": {"step_size": 1, "gamma": 0.5}}, 0.25),
+        ({"type": "CosineAnnealingLR"}, 0.25),
+        (None, 0.1),
+    ],
+    ids=["onecycle", "plateau", "plateau-no-validation", "step", "cosine", "none"],
+)
 def test_the_scripts_training_loop_reaches_the_engines_weights_bit_for_bit(scheduler, val_split, tmp_path, capsys):
     data = mixed_project(scheduler=scheduler)
     data["training"]["val_split"] = val_split
@@ -338,7 +400,7 @@ def test_a_project_without_training_gives_a_script_that_prints_the_model(tmp_pat
 
 def test_project_text_cannot_put_code_into_the_script(tmp_path):
     evil = '"""\nimport os\nos.system("echo hacked")\n"""\\'
-    data = mixed_project(name=evil, description=evil + "\0\u2028x\"")
+    data = mixed_project(name=evil, description=evil + '\0\u2028x"')
     data["init"]["rules"][2]["select"]["paths"].append("nothing\nimport os")
     project = parse_project(data)
     text = generate_script(project)

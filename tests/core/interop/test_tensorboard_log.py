@@ -25,16 +25,29 @@ def read(log_dir) -> "event_accumulator.EventAccumulator":
 
 
 def small_run_project():
-    network = {"type": "Sequential", "children": [
-        {"type": "Linear", "args": {"in_features": 2, "out_features": 16}}, {"type": "ReLU"},
-        {"type": "Linear", "args": {"in_features": 16, "out_features": 2}},
-    ]}
-    return parse_project({
-        "format": "nnstudio-project", "version": 2, "inputs": [{"shape": [1, 2]}], "network": network,
-        "training": {"dataset": {"name": "spirals", "size": 200, "classes": 2}, "loss": {"type": "CrossEntropyLoss"},
-                     "epochs": 2, "batch_size": 32},
-        "optimizer": {"type": "SGD", "defaults": {"lr": 0.1}, "groups": [{"select": "2", "lr": 0.05}]},
-    })
+    network = {
+        "type": "Sequential",
+        "children": [
+            {"type": "Linear", "args": {"in_features": 2, "out_features": 16}},
+            {"type": "ReLU"},
+            {"type": "Linear", "args": {"in_features": 16, "out_features": 2}},
+        ],
+    }
+    return parse_project(
+        {
+            "format": "nnstudio-project",
+            "version": 2,
+            "inputs": [{"shape": [1, 2]}],
+            "network": network,
+            "training": {
+                "dataset": {"name": "spirals", "size": 200, "classes": 2},
+                "loss": {"type": "CrossEntropyLoss"},
+                "epochs": 2,
+                "batch_size": 32,
+            },
+            "optimizer": {"type": "SGD", "defaults": {"lr": 0.1}, "groups": [{"select": "2", "lr": 0.05}]},
+        }
+    )
 
 
 def test_a_short_run_writes_step_epoch_and_probe_summaries(tmp_path):
@@ -51,9 +64,20 @@ def test_a_short_run_writes_step_epoch_and_probe_summaries(tmp_path):
 
     logged = read(tmp_path / "tb")
     tags = logged.Tags()
-    assert {"train/loss", "train/accuracy", "train/samples_per_s", "lr/2", "lr/default", "grad_norm/2",
-            "grad_norm/default", "epoch/train_loss", "epoch/train_accuracy", "epoch/val_loss",
-            "epoch/val_accuracy", "probes/1/activation_zero_fraction"} <= set(tags["scalars"])
+    assert {
+        "train/loss",
+        "train/accuracy",
+        "train/samples_per_s",
+        "lr/2",
+        "lr/default",
+        "grad_norm/2",
+        "grad_norm/default",
+        "epoch/train_loss",
+        "epoch/train_accuracy",
+        "epoch/val_loss",
+        "epoch/val_accuracy",
+        "probes/1/activation_zero_fraction",
+    } <= set(tags["scalars"])
     assert tags["histograms"] == ["probes/1/activation"]
     loss = logged.Scalars("train/loss")
     assert [s.step for s in loss] == [e.step for e in steps]
@@ -69,8 +93,19 @@ def test_a_short_run_writes_step_epoch_and_probe_summaries(tmp_path):
 
 
 def test_synthetic_events_map_to_tags_per_group(tmp_path):
-    stats = ProbeStats("block.0", "gradient", 4, 6, 0.5, 0.2, float("-inf"), 2.0, 0.5,
-                       np.array([1, 2, 3]), np.array([-1.0, 0.0, 1.0, 2.0]))
+    stats = ProbeStats(
+        "block.0",
+        "gradient",
+        4,
+        6,
+        0.5,
+        0.2,
+        float("-inf"),
+        2.0,
+        0.5,
+        np.array([1, 2, 3]),
+        np.array([-1.0, 0.0, 1.0, 2.0]),
+    )
     with TensorBoardLog(tmp_path) as board:
         board.handle(Started(1, 4, 0, 0, "cpu", ["features & type Conv2d", "*.bias", "default"], 128))
         board.handle(Step(1, 0, 0, 0.9, None, [0.1, 0.2, 0.3], [1.0, 2.0, 3.0], 64.0, 1.0))

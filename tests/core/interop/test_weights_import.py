@@ -14,7 +14,11 @@ from app.errors import NNStudioError
 from app.project.project_file import load_project, save_project
 from app.training.prepare import make_model
 from app.interop.weights_import import (
-    ShapeMismatch, WeightsError, check_weights, load_weights_into, set_project_weights,
+    ShapeMismatch,
+    WeightsError,
+    check_weights,
+    load_weights_into,
+    set_project_weights,
 )
 from tests.core.project_helpers import small_project
 
@@ -60,10 +64,14 @@ def test_a_file_that_fits_loads_everything(tmp_path, source, target):
     [
         (lambda t: t.pop("3.bias"), "1 tensor missing from the file: 3.bias"),
         (lambda t: t.update(extra=torch.zeros(2)), "1 tensor not in the network: extra"),
-        (lambda t: t.update({"0.weight": torch.zeros(5, 3)}),
-         "1 tensor of the wrong shape: 0.weight (expected [4, 3], got [5, 3])"),
-        (lambda t: t.update({"1.num_batches_tracked": torch.tensor(0.5)}),
-         "1 tensor of the wrong dtype: 1.num_batches_tracked (expected int64, got float32)"),
+        (
+            lambda t: t.update({"0.weight": torch.zeros(5, 3)}),
+            "1 tensor of the wrong shape: 0.weight (expected [4, 3], got [5, 3])",
+        ),
+        (
+            lambda t: t.update({"1.num_batches_tracked": torch.tensor(0.5)}),
+            "1 tensor of the wrong dtype: 1.num_batches_tracked (expected int64, got float32)",
+        ),
     ],
     ids=["missing", "unexpected", "shape", "dtype"],
 )
@@ -85,7 +93,9 @@ def test_many_problems_name_the_first_few_and_count_them(tmp_path, target):
     with pytest.raises(WeightsError) as caught:
         load_weights_into(target, write(tmp_path / "w.safetensors", tensors))
     message = caught.value.message
-    assert "8 tensors missing from the file: 0.bias, 1.weight, 1.bias, 1.running_mean, 1.running_var and 3 more" in message
+    assert (
+        "8 tensors missing from the file: 0.bias, 1.weight, 1.bias, 1.running_mean, 1.running_var and 3 more" in message
+    )
     assert "8 tensors not in the network: junk.0, junk.1, junk.2, junk.3, junk.4 and 3 more" in message
 
 
@@ -169,7 +179,14 @@ def test_a_partial_load_into_a_project_keeps_its_other_values(tmp_path):
 def test_a_project_refuses_weights_that_do_not_fit(tmp_path):
     project = small_project()
     with pytest.raises(WeightsError, match="1 tensor not in the network: extra"):
-        set_project_weights(project, write(tmp_path / "w.safetensors", {
-            **snapshot(make_model(project, use_weights=False)), "extra": torch.zeros(1),
-        }))
+        set_project_weights(
+            project,
+            write(
+                tmp_path / "w.safetensors",
+                {
+                    **snapshot(make_model(project, use_weights=False)),
+                    "extra": torch.zeros(1),
+                },
+            ),
+        )
     assert project.weights is None

@@ -63,7 +63,9 @@ def real_numbers(module: nn.Module, *inputs: torch.Tensor) -> dict[str, dict]:
 
 def all_hooks_removed(module: nn.Module) -> bool:
     return all(
-        not m._forward_hooks and not m._forward_pre_hooks and not m._forward_hooks_with_kwargs
+        not m._forward_hooks
+        and not m._forward_pre_hooks
+        and not m._forward_hooks_with_kwargs
         and not m._forward_pre_hooks_with_kwargs
         for m in module.modules()
     )
@@ -92,10 +94,23 @@ def test_shapes_and_counts_match_a_real_cpu_module():
 def test_to_json_has_exactly_the_documented_keys():
     data = analyse_spec(lenet_spec(), [InputSpec([2, 1, 32, 32])]).to_json()
     assert set(data) == {
-        "layers", "total_params", "trainable_params", "total_buffers", "param_bytes", "output_shape", "error",
+        "layers",
+        "total_params",
+        "trainable_params",
+        "total_buffers",
+        "param_bytes",
+        "output_shape",
+        "error",
     }
     assert set(data["layers"][0]) == {
-        "path", "type", "input_shape", "output_shape", "params", "trainable_params", "buffers", "status",
+        "path",
+        "type",
+        "input_shape",
+        "output_shape",
+        "params",
+        "trainable_params",
+        "buffers",
+        "status",
     }
     assert data["error"] is None and data["output_shape"] == [2, 10]
 
@@ -136,8 +151,16 @@ def test_a_mismatch_names_the_layer_and_what_it_expected():
         (nn.Embedding(10, 4), [InputSpec([2, 5])], "needs an integer dtype (int64 or int32), got float32"),
         (nn.LSTM(32, 8), [InputSpec([5, 2, 16])], "has 16 features on the last dim but input_size=32"),
         (nn.GRU(32, 8), [InputSpec([5, 2, 3, 32])], "must be 2D (L, H_in) or 3D, got 4D"),
-        (nn.MultiheadAttention(16, 2), [InputSpec([5, 2, 8])] * 3, "query has 8 features on the last dim but embed_dim=16"),
-        (nn.Bilinear(3, 5, 7), [InputSpec([2, 3]), InputSpec([2, 4])], "input (2, 3), (2, 4) but in1_features=3, in2_features=5"),
+        (
+            nn.MultiheadAttention(16, 2),
+            [InputSpec([5, 2, 8])] * 3,
+            "query has 8 features on the last dim but embed_dim=16",
+        ),
+        (
+            nn.Bilinear(3, 5, 7),
+            [InputSpec([2, 3]), InputSpec([2, 4])],
+            "input (2, 3), (2, 4) but in1_features=3, in2_features=5",
+        ),
         (nn.Linear(4, 2), [InputSpec([2, 4], "int64")], "input (2, 4) is int64 but the weights are float32"),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, nn.Module) else None,
@@ -306,9 +329,7 @@ def test_shared_modules_count_once_and_record_every_call():
 
 
 def test_a_billion_parameter_spec_allocates_nothing_real():
-    spec = container(
-        "Sequential", *[layer("Linear", in_features=8192, out_features=8192) for _ in range(20)]
-    )
+    spec = container("Sequential", *[layer("Linear", in_features=8192, out_features=8192) for _ in range(20)])
     analysis, _, grown_mb = measure(lambda: analyse_spec(spec, [InputSpec([4, 8192])]))
     per_layer = 8192 * 8192 + 8192
     assert analysis.error is None and analysis.output_shape == [4, 8192]

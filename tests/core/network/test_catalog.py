@@ -14,11 +14,20 @@ def test_catalog_holds_at_least_sixty_real_torch_types():
 @pytest.mark.parametrize(
     "family, member",
     [
-        ("linear", "Linear"), ("convolution", "ConvTranspose3d"), ("pooling", "AdaptiveAvgPool2d"),
-        ("normalization", "GroupNorm"), ("normalization", "InstanceNorm2d"), ("dropout", "Dropout"),
-        ("activation", "GELU"), ("recurrent", "LSTM"), ("embedding", "Embedding"),
-        ("attention", "TransformerEncoderLayer"), ("shape", "PixelShuffle"), ("shape", "Unflatten"),
-        ("loss", "CrossEntropyLoss"), ("glue", "Residual"),
+        ("linear", "Linear"),
+        ("convolution", "ConvTranspose3d"),
+        ("pooling", "AdaptiveAvgPool2d"),
+        ("normalization", "GroupNorm"),
+        ("normalization", "InstanceNorm2d"),
+        ("dropout", "Dropout"),
+        ("activation", "GELU"),
+        ("recurrent", "LSTM"),
+        ("embedding", "Embedding"),
+        ("attention", "TransformerEncoderLayer"),
+        ("shape", "PixelShuffle"),
+        ("shape", "Unflatten"),
+        ("loss", "CrossEntropyLoss"),
+        ("glue", "Residual"),
     ],
 )
 def test_every_family_the_palette_shows_has_its_members(family, member):

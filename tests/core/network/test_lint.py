@@ -234,8 +234,15 @@ SMALL_ARGS: dict[str, dict] = {
     "ConstantPad2d": {"padding": 1, "value": 0.0},
 }
 ARGS_BY_NAME = {
-    "in_channels": 2, "out_channels": 2, "kernel_size": 2, "output_size": 2, "num_features": 4,
-    "input_size": 4, "hidden_size": 4, "padding": 1, "num_layers": 2,
+    "in_channels": 2,
+    "out_channels": 2,
+    "kernel_size": 2,
+    "output_size": 2,
+    "num_features": 4,
+    "input_size": 4,
+    "hidden_size": 4,
+    "padding": 1,
+    "num_layers": 2,
 }
 SLOTS: dict[str, list[Node]] = {
     "Residual": [layer("Linear", name="body", in_features=4, out_features=4)],
@@ -282,8 +289,13 @@ def composite_models() -> dict[str, nn.Module]:
             "lstm-projection": nn.LSTM(4, 8, num_layers=2, proj_size=3, bidirectional=True),
             "attention-kdim": nn.MultiheadAttention(8, 2, kdim=4, vdim=4),
             "convnet": nn.Sequential(
-                nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                nn.Flatten(), nn.Dropout(0.1), nn.Linear(8, 10),
+                nn.Conv2d(3, 8, 3),
+                nn.BatchNorm2d(8),
+                nn.ReLU(),
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+                nn.Dropout(0.1),
+                nn.Linear(8, 10),
             ),
             "lazy": nn.Sequential(nn.LazyLinear(4), nn.LazyBatchNorm1d()),
             "weight-norm-parametrized": parametrizations.weight_norm(nn.Linear(4, 4)),

@@ -17,8 +17,10 @@ SEED_TEXT = """Sequential(
 
 def seed_layers():
     return [
-        layer("Linear", in_features=3, out_features=4), layer("ReLU"),
-        layer("Linear", in_features=4, out_features=2), layer("ReLU"),
+        layer("Linear", in_features=3, out_features=4),
+        layer("ReLU"),
+        layer("Linear", in_features=4, out_features=2),
+        layer("ReLU"),
     ]
 
 
@@ -63,8 +65,10 @@ RESIDUAL = Node(
     "Residual",
     children=[
         container(
-            "Sequential", layer("Conv2d", in_channels=4, out_channels=8, kernel_size=3, stride=2, padding=1),
-            layer("BatchNorm2d", num_features=8), name="body",
+            "Sequential",
+            layer("Conv2d", in_channels=4, out_channels=8, kernel_size=3, stride=2, padding=1),
+            layer("BatchNorm2d", num_features=8),
+            name="body",
         ),
         layer("Conv2d", name="projection", in_channels=4, out_channels=8, kernel_size=1, stride=2),
     ],
@@ -77,18 +81,44 @@ RESIDUAL = Node(
         container("Sequential", *seed_layers()),
         container("Sequential", container("Sequential", *seed_layers(), name="features"), layer("Tanh", name="act")),
         RESIDUAL,
-        container("Parallel", layer("Linear", in_features=4, out_features=2),
-                  layer("Linear", in_features=4, out_features=3), join="cat", dim=-1),
+        container(
+            "Parallel",
+            layer("Linear", in_features=4, out_features=2),
+            layer("Linear", in_features=4, out_features=3),
+            join="cat",
+            dim=-1,
+        ),
         container("Chain", container("ModuleList", layer("Linear", in_features=4, out_features=4), layer("GELU"))),
-        container("Sequential", layer("Embedding", num_embeddings=50, embedding_dim=8),
-                  layer("GRU", input_size=8, hidden_size=16, batch_first=True), layer("TakeOutput", index=1)),
-        Node("TransformerEncoder", {"num_layers": 2}, [
-            layer("TransformerEncoderLayer", name="encoder_layer", d_model=16, nhead=2, dim_feedforward=32,
-                  batch_first=True, activation="gelu"),
-            layer("LayerNorm", name="norm", normalized_shape=16),
-        ]),
-        container("Sequential", layer("Reshape", shape=[4, 2]), layer("Permute", dims=[0, 2, 1]),
-                  layer("MaxPool1d", kernel_size=2), layer("Dropout", p=0.25), layer("Flatten")),
+        container(
+            "Sequential",
+            layer("Embedding", num_embeddings=50, embedding_dim=8),
+            layer("GRU", input_size=8, hidden_size=16, batch_first=True),
+            layer("TakeOutput", index=1),
+        ),
+        Node(
+            "TransformerEncoder",
+            {"num_layers": 2},
+            [
+                layer(
+                    "TransformerEncoderLayer",
+                    name="encoder_layer",
+                    d_model=16,
+                    nhead=2,
+                    dim_feedforward=32,
+                    batch_first=True,
+                    activation="gelu",
+                ),
+                layer("LayerNorm", name="norm", normalized_shape=16),
+            ],
+        ),
+        container(
+            "Sequential",
+            layer("Reshape", shape=[4, 2]),
+            layer("Permute", dims=[0, 2, 1]),
+            layer("MaxPool1d", kernel_size=2),
+            layer("Dropout", p=0.25),
+            layer("Flatten"),
+        ),
     ],
     ids=["seed", "nested-named", "residual", "parallel", "modulelist", "gru", "transformer", "shape-glue"],
 )
@@ -129,4 +159,6 @@ def test_glue_blocks_compute_what_they_say():
     parallel = build(container("Parallel", layer("Identity"), layer("Identity"), join="sum"))
     assert torch.equal(parallel(x), 2 * x)
     assert build(layer("Reshape", shape=[-1]))(x).shape == (2, 256)
-    assert build(container("Chain", container("ModuleList", layer("Linear", in_features=8, out_features=3))))(x).shape == (2, 4, 8, 3)
+    assert build(container("Chain", container("ModuleList", layer("Linear", in_features=8, out_features=3))))(
+        x
+    ).shape == (2, 4, 8, 3)

@@ -28,16 +28,27 @@ def test_negative_size_is_named_by_its_json_path():
     [
         ({"type": "Conv4d"}, "network.type", "unknown layer type 'Conv4d'"),
         ({"type": "Linear", "args": {"in_features": 3}}, "network.args", "needs argument 'out_features'"),
-        ({"type": "Linear", "args": {"in_features": 3, "out_features": 4, "bais": True}},
-         "network.args.bais", "has no argument 'bais'"),
-        ({"type": "Linear", "args": {"in_features": "3", "out_features": 4}},
-         "network.args.in_features", "must be an integer, got '3'"),
-        ({"type": "Linear", "args": {"in_features": True, "out_features": 4}},
-         "network.args.in_features", "got true"),
-        ({"type": "Conv2d", "args": {"in_channels": 3, "out_channels": 4, "kernel_size": [3, 3, 3]}},
-         "network.args.kernel_size", "a list of 2 integers"),
-        ({"type": "Linear", "args": {"in_features": 3, "out_features": 10**40}},
-         "network.args.out_features", "at most"),
+        (
+            {"type": "Linear", "args": {"in_features": 3, "out_features": 4, "bais": True}},
+            "network.args.bais",
+            "has no argument 'bais'",
+        ),
+        (
+            {"type": "Linear", "args": {"in_features": "3", "out_features": 4}},
+            "network.args.in_features",
+            "must be an integer, got '3'",
+        ),
+        ({"type": "Linear", "args": {"in_features": True, "out_features": 4}}, "network.args.in_features", "got true"),
+        (
+            {"type": "Conv2d", "args": {"in_channels": 3, "out_channels": 4, "kernel_size": [3, 3, 3]}},
+            "network.args.kernel_size",
+            "a list of 2 integers",
+        ),
+        (
+            {"type": "Linear", "args": {"in_features": 3, "out_features": 10**40}},
+            "network.args.out_features",
+            "at most",
+        ),
         ({"type": "ReLU", "children": [LINEAR]}, "network.children", "cannot hold children"),
         ({"type": "Linear", "args": [], "children": []}, "network.args", "must be an object"),
         ({"args": {}}, "network", "missing key 'type'"),
@@ -45,8 +56,15 @@ def test_negative_size_is_named_by_its_json_path():
         ({"type": "ReLU", "colour": "red"}, "network", "unknown key 'colour'"),
         (seq({"type": "ModuleList"}), "network.children[0]", "put it inside a Chain"),
         ({"type": "Residual"}, "network.children", "needs a child named 'body'"),
-        ({"type": "TransformerEncoder", "args": {"num_layers": 100000},
-          "children": [{"type": "Identity", "name": "encoder_layer"}]}, "network.args.num_layers", "at most"),
+        (
+            {
+                "type": "TransformerEncoder",
+                "args": {"num_layers": 100000},
+                "children": [{"type": "Identity", "name": "encoder_layer"}],
+            },
+            "network.args.num_layers",
+            "at most",
+        ),
     ],
 )
 def test_each_mistake_names_where_it_is(data, where, words):
@@ -57,8 +75,13 @@ def test_each_mistake_names_where_it_is(data, where, words):
 
 @pytest.mark.parametrize(
     "name, words",
-    [("2fast", "not a valid Python identifier"), ("my layer", "not a valid Python identifier"),
-     ("forward", "already an attribute"), ("training", "already an attribute"), ("class", "identifier")],
+    [
+        ("2fast", "not a valid Python identifier"),
+        ("my layer", "not a valid Python identifier"),
+        ("forward", "already an attribute"),
+        ("training", "already an attribute"),
+        ("class", "identifier"),
+    ],
 )
 def test_add_module_names_must_be_usable(name, words):
     error = error_of(seq(dict(LINEAR, name=name)))
@@ -79,8 +102,12 @@ def test_deep_nesting_is_refused_cleanly():
 
 
 def test_defaults_are_dropped_and_uniform_tuples_collapsed():
-    node = Node.from_json({"type": "Conv2d", "args": {
-        "in_channels": 3, "out_channels": 4, "kernel_size": [3, 3], "stride": 1, "bias": True}})
+    node = Node.from_json(
+        {
+            "type": "Conv2d",
+            "args": {"in_channels": 3, "out_channels": 4, "kernel_size": [3, 3], "stride": 1, "bias": True},
+        }
+    )
     assert node.args == {"in_channels": 3, "out_channels": 4, "kernel_size": 3}
 
 

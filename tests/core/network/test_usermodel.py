@@ -115,13 +115,20 @@ def test_package_module_name(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_sibling_import_in_the_user_file_works_and_sys_path_is_restored(tmp_path: Path) -> None:
-    write(tmp_path, "sib_blocks_lm.py", """
+    write(
+        tmp_path,
+        "sib_blocks_lm.py",
+        """
         from torch import nn
 
         def block(width):
             return nn.Sequential(nn.Linear(width, width), nn.ReLU())
-    """)
-    path = write(tmp_path, "main.py", """
+    """,
+    )
+    path = write(
+        tmp_path,
+        "main.py",
+        """
         from torch import nn
         from sib_blocks_lm import block
 
@@ -129,7 +136,8 @@ def test_sibling_import_in_the_user_file_works_and_sys_path_is_restored(tmp_path
             def __init__(self, width=5):
                 super().__init__()
                 self.blocks = nn.Sequential(block(width), block(width))
-    """)
+    """,
+    )
     before = list(sys.path)
     try:
         model = load_user_model(f"{path}:Model")
@@ -149,7 +157,10 @@ def test_reloading_an_edited_file_runs_the_new_code(tmp_path: Path) -> None:
 
 
 def test_code_that_needs_real_values_is_built_on_cpu(tmp_path: Path) -> None:
-    path = write(tmp_path, "net.py", """
+    path = write(
+        tmp_path,
+        "net.py",
+        """
         import torch
         from torch import nn
 
@@ -158,7 +169,8 @@ def test_code_that_needs_real_values_is_built_on_cpu(tmp_path: Path) -> None:
                 super().__init__()
                 width = int(torch.tensor(3.0).item())  # impossible on meta
                 self.layer = nn.Linear(width, width)
-    """)
+    """,
+    )
     model = load_user_model(f"{path}:Scaled")
     assert model.layer.weight.shape == (3, 3)
     assert model.layer.weight.device.type == "cpu"
@@ -200,12 +212,16 @@ def test_missing_module(tmp_path: Path) -> None:
 
 
 def test_import_failure_names_the_exception_and_the_users_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "broken.py", """
+    path = write(
+        tmp_path,
+        "broken.py",
+        """
         from torch import nn
 
         WIDTH = 4
         LOOKUP = {"a": 1}["b"]
-    """)
+    """,
+    )
     error = load_error(f"{path}:Net")
     assert "importing broken.py failed" in error.message
     assert "KeyError: 'b'" in error.message
@@ -266,7 +282,10 @@ def test_objects_that_are_not_models(tmp_path: Path, name: str, expected: str) -
 
 
 def test_constructor_error_names_the_exception_and_the_users_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "net.py", """
+    path = write(
+        tmp_path,
+        "net.py",
+        """
         from torch import nn
 
         class Net(nn.Module):
@@ -274,21 +293,26 @@ def test_constructor_error_names_the_exception_and_the_users_line(tmp_path: Path
                 super().__init__()
                 self.layer = nn.Linear(width, width)
                 raise ValueError(f"width {width} is too small")
-    """)
+    """,
+    )
     error = load_error(f"{path}:Net")
     assert "Net(...) raised ValueError: width 4 is too small" in error.message
     assert f"{path}, line 8" in error.message
 
 
 def test_constructor_error_inside_torch_points_at_the_users_call(tmp_path: Path) -> None:
-    path = write(tmp_path, "net.py", """
+    path = write(
+        tmp_path,
+        "net.py",
+        """
         from torch import nn
 
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
                 self.attention = nn.MultiheadAttention(10, 3)
-    """)
+    """,
+    )
     error = load_error(f"{path}:Net")
     assert "embed_dim must be divisible by num_heads" in error.message
     assert f"{path}, line 7" in error.message
@@ -302,14 +326,18 @@ def test_unknown_keyword_argument_lists_the_accepted_ones(tmp_path: Path) -> Non
 
 
 def test_missing_required_argument_is_named(tmp_path: Path) -> None:
-    path = write(tmp_path, "net.py", """
+    path = write(
+        tmp_path,
+        "net.py",
+        """
         from torch import nn
 
         class Net(nn.Module):
             def __init__(self, width, depth=1):
                 super().__init__()
                 self.layer = nn.Linear(width, width)
-    """)
+    """,
+    )
     error = load_error(f"{path}:Net")
     assert "missing a required argument: 'width'" in error.message
     assert "it takes: width, depth" in error.message
@@ -344,7 +372,9 @@ def test_malformed_targets(target: str) -> None:
 
 def test_parse_model_kwargs() -> None:
     assert parse_model_kwargs('{"hidden": 64, "act": "relu", "dims": [1, 2]}') == {
-        "hidden": 64, "act": "relu", "dims": [1, 2],
+        "hidden": 64,
+        "act": "relu",
+        "dims": [1, 2],
     }
     assert parse_model_kwargs("") == {}
     assert parse_model_kwargs(None) == {}

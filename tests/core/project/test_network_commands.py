@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from app.project.network_commands import (
-    AddNode, DuplicateNode, MoveNode, RemoveNode, RenameNode, SetArgument, WrapInContainer,
+    AddNode,
+    DuplicateNode,
+    MoveNode,
+    RemoveNode,
+    RenameNode,
+    SetArgument,
+    WrapInContainer,
 )
 from app.network.spec import Node, container, layer, validate
 from tests.core.edit_helpers import assert_refused, make_document, run_round_trip
@@ -30,7 +36,9 @@ def test_add_appends_with_index_none_and_canonicalises_arguments():
 
 
 def test_add_into_a_free_slot_goes_in_slot_order():
-    document = make_document(container("Sequential", container("Residual", layer("ReLU", name="projection"), layer("Tanh", name="body"))))
+    document = make_document(
+        container("Sequential", container("Residual", layer("ReLU", name="projection"), layer("Tanh", name="body")))
+    )
     validate(document.network)
     assert [c.name for c in document.network.children[0].children] == ["body", "projection"]
     document = make_document(container("Sequential", container("Residual", layer("Tanh", name="body"))))
@@ -79,7 +87,9 @@ def test_remove_and_its_refusals():
     assert [c.type for c in document.network.children] == ["Linear", "Linear", "ReLU"]
     assert_refused(document, RemoveNode(()), "root")
     assert_refused(document, RemoveNode((9,)), "no node at")
-    residual = make_document(container("Sequential", container("Residual", layer("Tanh", name="body"), layer("ReLU", name="projection"))))
+    residual = make_document(
+        container("Sequential", container("Residual", layer("Tanh", name="body"), layer("ReLU", name="projection")))
+    )
     assert_refused(residual, RemoveNode((0, 0)), "needs its 'body'")
     run_round_trip(residual, RemoveNode((0, 1)))
 
@@ -103,8 +113,15 @@ def test_move_into_a_later_sibling_container_and_back_out():
 
 
 def test_move_refusals():
-    document = make_document(container("Sequential", container("Sequential", container("Sequential")), layer("ReLU", name="act"),
-                                       container("Chain", container("ModuleList")), container("Sequential", layer("Tanh", name="act"))))
+    document = make_document(
+        container(
+            "Sequential",
+            container("Sequential", container("Sequential")),
+            layer("ReLU", name="act"),
+            container("Chain", container("ModuleList")),
+            container("Sequential", layer("Tanh", name="act")),
+        )
+    )
     assert_refused(document, MoveNode((0,), (0,), 0), "into itself")
     assert_refused(document, MoveNode((0,), (0, 0), 0), "into itself")
     assert_refused(document, MoveNode((0,), (1,), 0), "ReLU is a layer and cannot hold children")
@@ -182,7 +199,10 @@ def test_wrap_and_unwrap():
     assert document.network.to_json()["children"][0] == {
         "name": "block",
         "type": "Sequential",
-        "children": [{"name": "fc1", "type": "Linear", "args": {"in_features": 3, "out_features": 4}}, {"type": "ReLU"}],
+        "children": [
+            {"name": "fc1", "type": "Linear", "args": {"in_features": 3, "out_features": 4}},
+            {"type": "ReLU"},
+        ],
     }
     assert document.network.child_names() == ["block", "1", "2"]
     assert_refused(document, WrapInContainer([(1,), (2,)], "Sequential", name="block"), "'block' is already used")
@@ -216,5 +236,3 @@ def test_duplicate_copies_right_after_with_a_fresh_name():
     assert document.network.children[1].args == document.network.children[0].args
     run_round_trip(document, DuplicateNode((2,)))
     assert [c.type for c in document.network.children] == ["Linear", "Linear", "ReLU", "ReLU", "Linear", "ReLU"]
-
-

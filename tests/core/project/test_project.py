@@ -11,7 +11,11 @@ from app.errors import ProjectError, SpecError
 from app.network.inputs import InputSpec
 from app.project.migrations import migrate
 from app.project.project_file import (
-    VERSION, load_project, parse_project, project_bytes, save_project,
+    VERSION,
+    load_project,
+    parse_project,
+    project_bytes,
+    save_project,
 )
 from tests.core.project_helpers import EXAMPLES, document, error_for, error_for_bytes, small_project
 
@@ -51,8 +55,12 @@ def test_saving_twice_writes_identical_bytes(tmp_path):
 
 
 def test_missing_optional_sections_take_their_defaults():
-    data = {"format": "nnstudio-project", "version": 2, "inputs": [{"shape": [1, 3]}],
-            "network": {"type": "Linear", "args": {"in_features": 3, "out_features": 1}}}
+    data = {
+        "format": "nnstudio-project",
+        "version": 2,
+        "inputs": [{"shape": [1, 3]}],
+        "network": {"type": "Linear", "args": {"in_features": 3, "out_features": 1}},
+    }
     project = parse_project(data)
     assert project.name == "untitled" and project.device == "cpu"
     assert project.mode == {"training": True, "overrides": {}}
@@ -85,64 +93,122 @@ BAD_DOCUMENTS = [
     ("no version", _drop(document(), "version"), "version", "missing"),
     ("no network", _drop(document(), "network"), "network", "missing"),
     ("no inputs", _drop(document(), "inputs"), "inputs", "missing"),
-    ("wrong format", _set(document(), ["format"], "other-app"), "format", "must be \"nnstudio-project\""),
+    ("wrong format", _set(document(), ["format"], "other-app"), "format", 'must be "nnstudio-project"'),
     ("version a string", _set(document(), ["version"], "2"), "version", "must be an integer"),
     ("version a bool", _set(document(), ["version"], True), "version", "must be an integer"),
     ("version 0", _set(document(), ["version"], 0), "version", "between 1 and 2"),
     ("unknown top key", _set(document(), ["colour"], "red"), "colour", "unknown key"),
     ("name a number", _set(document(), ["name"], 3), "name", "must be a string"),
     ("inputs empty", _set(document(), ["inputs"], []), "inputs", "non-empty list"),
-    ("shape negative", _set(document(), ["inputs"], [{"shape": [2, -3]}]), "inputs[0].shape[1]",
-     "must be a positive integer, got -3"),
-    ("dtype unknown", _set(document(), ["inputs"], [{"shape": [2], "dtype": "float8"}]), "inputs[0].dtype",
-     "must be one of"),
+    (
+        "shape negative",
+        _set(document(), ["inputs"], [{"shape": [2, -3]}]),
+        "inputs[0].shape[1]",
+        "must be a positive integer, got -3",
+    ),
+    (
+        "dtype unknown",
+        _set(document(), ["inputs"], [{"shape": [2], "dtype": "float8"}]),
+        "inputs[0].dtype",
+        "must be one of",
+    ),
     ("input key", _set(document(), ["inputs"], [{"shape": [2], "size": 3}]), "inputs[0].size", "unknown key"),
-    ("device", _set(document(), ["device"], "tpu:0"), "device", "must be \"cpu\""),
+    ("device", _set(document(), ["device"], "tpu:0"), "device", 'must be "cpu"'),
     ("mode training", _set(document(), ["mode", "training"], "yes"), "mode.training", "true or false"),
-    ("mode override", _set(document(), ["mode", "overrides"], {"head": 1}), "mode.overrides.head",
-     "or false (eval)"),
+    ("mode override", _set(document(), ["mode", "overrides"], {"head": 1}), "mode.overrides.head", "or false (eval)"),
     ("init seed", _set(document(), ["init", "seed"], -1), "init.seed", "from 0 to 2**64-1"),
     ("init rules", _set(document(), ["init", "rules"], {}), "init.rules", "must be a list"),
     ("freeze", _set(document(), ["freeze"], ["a", 2]), "freeze[1]", "must be a path pattern"),
     ("optimizer", _set(document(), ["optimizer"], "adam"), "optimizer", "must be an object"),
     ("optimizer type", _set(document(), ["optimizer"], {"type": "Adamm"}), "optimizer.type", "must be one of"),
-    ("optimizer lr", _set(document(), ["optimizer"], {"defaults": {"lr": -1}}), "optimizer.defaults.lr",
-     "must not be negative"),
+    (
+        "optimizer lr",
+        _set(document(), ["optimizer"], {"defaults": {"lr": -1}}),
+        "optimizer.defaults.lr",
+        "must not be negative",
+    ),
     ("scheduler", _set(document(), ["scheduler"], []), "scheduler", "must be an object"),
     ("training", _set(document(), ["training"], 5), "training", "must be an object"),
-    ("training loss", _set(document(), ["training"], {"dataset": {"name": "xor"}, "loss": {"type": "ReLU"}}),
-     "training.loss.type", "is not a loss"),
+    (
+        "training loss",
+        _set(document(), ["training"], {"dataset": {"name": "xor"}, "loss": {"type": "ReLU"}}),
+        "training.loss.type",
+        "is not a loss",
+    ),
     ("probes every", _set(document(), ["probes", "every"], 0), "probes.every", "from 1 to"),
     ("probes modules", _set(document(), ["probes", "modules"], "head"), "probes.modules", "list of strings"),
     ("weights folder", _set(document(), ["weights"], "../secret.safetensors"), "weights", "plain name"),
     ("weights absolute", _set(document(), ["weights"], "/etc/passwd"), "weights", "plain name"),
     ("weights dotdot", _set(document(), ["weights"], ".."), "weights", "plain name"),
     ("weights number", _set(document(), ["weights"], 7), "weights", "a file name or null"),
-    ("unknown layer", _set(document(), ["network", "children", 1, "type"], "os.system"),
-     "network.children[1].type", "unknown layer type 'os.system'"),
-    ("negative features", _set(document(), ["network", "children", 2, "args", "out_features"], -3),
-     "network.children[2].args.out_features", "must be a positive integer, got -3"),
-    ("mistyped argument", _set(document(), ["network", "children", 0, "args", "bias"], "yes"),
-     "network.children[0].args.bias", "must be true or false"),
-    ("unknown argument", _set(document(), ["network", "children", 0, "args", "colour"], 1),
-     "network.children[0].args.colour", "has no argument 'colour'"),
-    ("huge argument", _set(document(), ["network", "children", 0, "args", "out_features"], 10**30),
-     "network.children[0].args.out_features", "must be at most"),
-    ("dropout p", _set(document(), ["network", "children", 1], {"type": "Dropout", "args": {"p": 1.5}}),
-     "network.children[1]", "Dropout"),
-    ("heads do not divide", _set(document(), ["network", "children", 1],
-                                 {"type": "MultiheadAttention", "args": {"embed_dim": 10, "num_heads": 3}}),
-     "network.children[1]", "divisible"),
-    ("too costly", _set(document(), ["network"], {"type": "TransformerEncoder", "args": {"num_layers": 1000},
-                                                   "children": [{"name": "encoder_layer",
-                                                                 "type": "TransformerEncoderLayer",
-                                                                 "args": {"d_model": 8, "nhead": 2}}]}),
-     "network", "at most"),
+    (
+        "unknown layer",
+        _set(document(), ["network", "children", 1, "type"], "os.system"),
+        "network.children[1].type",
+        "unknown layer type 'os.system'",
+    ),
+    (
+        "negative features",
+        _set(document(), ["network", "children", 2, "args", "out_features"], -3),
+        "network.children[2].args.out_features",
+        "must be a positive integer, got -3",
+    ),
+    (
+        "mistyped argument",
+        _set(document(), ["network", "children", 0, "args", "bias"], "yes"),
+        "network.children[0].args.bias",
+        "must be true or false",
+    ),
+    (
+        "unknown argument",
+        _set(document(), ["network", "children", 0, "args", "colour"], 1),
+        "network.children[0].args.colour",
+        "has no argument 'colour'",
+    ),
+    (
+        "huge argument",
+        _set(document(), ["network", "children", 0, "args", "out_features"], 10**30),
+        "network.children[0].args.out_features",
+        "must be at most",
+    ),
+    (
+        "dropout p",
+        _set(document(), ["network", "children", 1], {"type": "Dropout", "args": {"p": 1.5}}),
+        "network.children[1]",
+        "Dropout",
+    ),
+    (
+        "heads do not divide",
+        _set(
+            document(),
+            ["network", "children", 1],
+            {"type": "MultiheadAttention", "args": {"embed_dim": 10, "num_heads": 3}},
+        ),
+        "network.children[1]",
+        "divisible",
+    ),
+    (
+        "too costly",
+        _set(
+            document(),
+            ["network"],
+            {
+                "type": "TransformerEncoder",
+                "args": {"num_layers": 1000},
+                "children": [
+                    {"name": "encoder_layer", "type": "TransformerEncoderLayer", "args": {"d_model": 8, "nhead": 2}}
+                ],
+            },
+        ),
+        "network",
+        "at most",
+    ),
 ]
 
 
-@pytest.mark.parametrize("data, where, message", [case[1:] for case in BAD_DOCUMENTS],
-                         ids=[case[0] for case in BAD_DOCUMENTS])
+@pytest.mark.parametrize(
+    "data, where, message", [case[1:] for case in BAD_DOCUMENTS], ids=[case[0] for case in BAD_DOCUMENTS]
+)
 def test_a_bad_document_names_the_path_at_fault(data, where, message):
     error = error_for(data)
     assert isinstance(error, (ProjectError, SpecError))
@@ -179,7 +245,9 @@ def test_nan_and_infinity_are_refused_at_their_path(tmp_path):
     text = json.dumps(document()).replace('"out_features": 2', '"out_features": NaN')
     error = error_for_bytes(tmp_path, text.encode())
     assert (error.where, error.message) == (
-        "network.children[2].args.out_features", "NaN is not a JSON number (numbers must be finite)")
+        "network.children[2].args.out_features",
+        "NaN is not a JSON number (numbers must be finite)",
+    )
     text = json.dumps(document()).replace('"every": 10', '"every": 1e999')
     error = error_for_bytes(tmp_path, text.encode())
     assert error.where == "probes.every" and "finite" in error.message
@@ -254,5 +322,3 @@ def test_a_bad_version_1_input_shape_is_named_as_it_is_in_the_file():
     assert error.where == "input_shape[1]" and "positive integer" in error.message
     del data["input_shape"]
     assert error_for(data).where == "input_shape"
-
-

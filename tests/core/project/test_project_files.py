@@ -12,7 +12,10 @@ import torch
 from app.network.build import build
 from app.errors import ProjectError
 from app.project.project_file import (
-    load_project, load_weights, project_bytes, save_project,
+    load_project,
+    load_weights,
+    project_bytes,
+    save_project,
 )
 from tests.core.project_helpers import EXAMPLE_FILES, EXAMPLES, small_project
 
@@ -177,8 +180,13 @@ def test_the_example_networks_have_the_expected_outputs():
         model = build(project.network)
         spec = project.inputs[0]
         shapes[stem] = tuple(model(torch.zeros(spec.shape, dtype=spec.torch_dtype)).shape)
-    assert shapes == {"seed_sequential": (1, 2), "seed_add_module": (1, 2), "cnn": (8, 10),
-                      "gru": (8, 2), "resnet_block": (8, 10)}
+    assert shapes == {
+        "seed_sequential": (1, 2),
+        "seed_add_module": (1, 2),
+        "cnn": (8, 10),
+        "gru": (8, 2),
+        "resnet_block": (8, 10),
+    }
     named = build(load_project(EXAMPLES / "seed_add_module.nnproj").network)
     assert [name for name, _ in named.named_children()] == [f"module_name{i}" for i in range(1, 5)]
     cnn = build(load_project(EXAMPLES / "cnn.nnproj").network)

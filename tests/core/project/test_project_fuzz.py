@@ -17,15 +17,16 @@ from app.project.project_file import load_project
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "resources" / "examples").glob("*.nnproj"))
 DOCUMENTS = [json.loads(p.read_text("utf-8")) for p in EXAMPLES]
-SETTINGS = settings(
-    max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+SETTINGS = settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 catalog()  # read torch's signatures once, outside the timed examples
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.integers(min_value=-(2**70), max_value=2**70) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=12,
 )
@@ -112,7 +113,7 @@ def test_random_bytes(tmp_path, data):
 
 
 @settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(target=st.sampled_from(PATHS), depth=st.integers(1, 5000), opener=st.sampled_from(['[', '{"a":']))
+@given(target=st.sampled_from(PATHS), depth=st.integers(1, 5000), opener=st.sampled_from(["[", '{"a":']))
 def test_deep_nesting_anywhere(tmp_path, target, depth, opener):
     closer = "]" if opener == "[" else "}"
     marker = "__DEEP__"

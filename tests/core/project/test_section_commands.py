@@ -36,8 +36,13 @@ def test_section_and_network_edits_share_one_history():
 
 @pytest.mark.parametrize(
     "section, value, where",
-    [("optimizer", {"type": "Adamm"}, "optimizer.type"), ("init", {"seed": -2}, "init.seed"),
-     ("device", "gpu", "device"), ("freeze", [3], "freeze[0]"), ("colour", "red", "colour")],
+    [
+        ("optimizer", {"type": "Adamm"}, "optimizer.type"),
+        ("init", {"seed": -2}, "init.seed"),
+        ("device", "gpu", "device"),
+        ("freeze", [3], "freeze[0]"),
+        ("colour", "red", "colour"),
+    ],
 )
 def test_a_bad_section_value_is_refused_and_changes_nothing(section, value, where):
     doc = document()

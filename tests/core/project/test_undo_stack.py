@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 
 from app.network.build import build
 from app.project.network_commands import (
-    AddNode, DuplicateNode, MoveNode, RemoveNode, RenameNode, SetArgument, WrapInContainer,
+    AddNode,
+    DuplicateNode,
+    MoveNode,
+    RemoveNode,
+    RenameNode,
+    SetArgument,
+    WrapInContainer,
 )
 from app.project.document import Changed, Document
 from app.errors import EditError, NNStudioError
@@ -147,8 +153,17 @@ NEW_NODES = [
     layer("Dropout", p=0.5),
 ]
 NAMES = [None, "fc1", "head", "act", "2bad", "forward", "body"]
-ARGUMENTS = [("in_features", 7), ("out_features", 2), ("bias", False), ("bias", None), ("p", 0.1),
-             ("inplace", True), ("in_features", "x"), ("nope", 1), ("in_features", None)]
+ARGUMENTS = [
+    ("in_features", 7),
+    ("out_features", 2),
+    ("bias", False),
+    ("bias", None),
+    ("p", 0.1),
+    ("inplace", True),
+    ("in_features", "x"),
+    ("nope", 1),
+    ("in_features", None),
+]
 CONTAINERS = ["Sequential", "Chain", "ModuleList", "Parallel", "Linear"]
 
 

@@ -12,7 +12,9 @@ def test_cpu_is_always_discovered_first_with_name_and_memory():
     assert [d.id for d in devices if d.id.startswith("cuda")] == [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
 
-@pytest.mark.parametrize("text, kind", [("cpu", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda"), ("mps", "mps"), ("dp:0,1", "dp")])
+@pytest.mark.parametrize(
+    "text, kind", [("cpu", "cpu"), ("cuda", "cuda"), ("cuda:1", "cuda"), ("mps", "mps"), ("dp:0,1", "dp")]
+)
 def test_placements_parse(text, kind):
     placement = parse_placement(text)
     assert placement.kind == kind and str(placement) == text

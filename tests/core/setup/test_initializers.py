@@ -23,8 +23,15 @@ def init(rules, seed=0):
 
 
 def test_kaiming_normal_std_matches_sqrt_2_over_fan_in():
-    model, applied = init([{"select": {"types": ["Linear"], "paths": ["*.weight"]}, "scheme": "kaiming_normal",
-                            "args": {"nonlinearity": "relu"}}])
+    model, applied = init(
+        [
+            {
+                "select": {"types": ["Linear"], "paths": ["*.weight"]},
+                "scheme": "kaiming_normal",
+                "args": {"nonlinearity": "relu"},
+            }
+        ]
+    )
     weight = model[0].weight
     assert applied["0.weight"] == "kaiming_normal" and applied["0.bias"] == "default"
     assert weight.std().item() == pytest.approx(math.sqrt(2 / 400), rel=0.03)
@@ -40,12 +47,14 @@ def test_xavier_uniform_bounds_and_variance():
 
 
 def test_normal_uniform_constant_and_first_rule_wins():
-    model, applied = init([
-        {"select": "0.bias", "scheme": "constant", "args": {"val": 0.5}},
-        {"select": "*.bias", "scheme": "zeros"},
-        {"select": "0.weight", "scheme": "normal", "args": {"mean": 1.0, "std": 0.1}},
-        {"select": "3.weight", "scheme": "uniform", "args": {"a": -0.2, "b": 0.2}},
-    ])
+    model, applied = init(
+        [
+            {"select": "0.bias", "scheme": "constant", "args": {"val": 0.5}},
+            {"select": "*.bias", "scheme": "zeros"},
+            {"select": "0.weight", "scheme": "normal", "args": {"mean": 1.0, "std": 0.1}},
+            {"select": "3.weight", "scheme": "uniform", "args": {"a": -0.2, "b": 0.2}},
+        ]
+    )
     assert torch.all(model[0].bias == 0.5) and torch.all(model[3].bias == 0) and torch.all(model[2].bias == 0)
     assert model[0].weight.mean().item() == pytest.approx(1.0, abs=0.01)
     assert model[0].weight.std().item() == pytest.approx(0.1, rel=0.05)
@@ -54,10 +63,13 @@ def test_normal_uniform_constant_and_first_rule_wins():
 
 
 def test_orthogonal_and_dirac_and_eye_where_valid():
-    model, _ = init([
-        {"select": "0.weight", "scheme": "orthogonal"}, {"select": "2.weight", "scheme": "dirac"},
-        {"select": "3.weight", "scheme": "eye"},
-    ])
+    model, _ = init(
+        [
+            {"select": "0.weight", "scheme": "orthogonal"},
+            {"select": "2.weight", "scheme": "dirac"},
+            {"select": "3.weight", "scheme": "eye"},
+        ]
+    )
     w = model[0].weight  # 300 x 400: orthonormal rows
     assert torch.allclose(w @ w.T, torch.eye(300), atol=1e-4)
     assert torch.equal(model[3].weight, torch.eye(200, 300))
@@ -86,8 +98,10 @@ def test_impossible_combinations_name_the_parameter(rule, words):
         ({"seed": -1}, "init.seed"),
         ({"rules": [{"select": "x", "scheme": "he"}]}, "init.rules[0].scheme"),
         ({"rules": [{"select": "x", "scheme": "normal", "args": {"sd": 1}}]}, "init.rules[0].args.sd"),
-        ({"rules": [{"select": "x", "scheme": "kaiming_normal", "args": {"mode": "fan_middle"}}]},
-         "init.rules[0].args.mode"),
+        (
+            {"rules": [{"select": "x", "scheme": "kaiming_normal", "args": {"mode": "fan_middle"}}]},
+            "init.rules[0].args.mode",
+        ),
     ],
 )
 def test_bad_init_sections_name_the_path(data, where):
@@ -108,6 +122,8 @@ print(hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parame
 
 
 def test_same_seed_gives_bit_identical_weights_in_every_process():
-    digests = {subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
-               for _ in range(2)}
+    digests = {
+        subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert len(digests) == 1

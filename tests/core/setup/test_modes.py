@@ -78,15 +78,25 @@ def test_batchnorm_uses_batch_statistics_in_train_mode_and_running_statistics_in
 
 
 def pinned_project(epochs: int = 2):
-    return parse_project({
-        "format": "nnstudio-project", "version": 2, "inputs": [{"shape": [1, 2], "dtype": "float32"}],
-        "network": {"type": "Sequential", "children": [
-            linear(2, 16), batchnorm(16), {"type": "ReLU"}, linear(16, 2)]},
-        "mode": {"training": True, "overrides": {"1": False}},
-        "optimizer": {"type": "Adam", "defaults": {"lr": 0.01}},
-        "training": {"dataset": {"name": "spirals", "size": 200, "classes": 2},
-                     "loss": {"type": "CrossEntropyLoss"}, "epochs": epochs, "batch_size": 32},
-    })
+    return parse_project(
+        {
+            "format": "nnstudio-project",
+            "version": 2,
+            "inputs": [{"shape": [1, 2], "dtype": "float32"}],
+            "network": {
+                "type": "Sequential",
+                "children": [linear(2, 16), batchnorm(16), {"type": "ReLU"}, linear(16, 2)],
+            },
+            "mode": {"training": True, "overrides": {"1": False}},
+            "optimizer": {"type": "Adam", "defaults": {"lr": 0.01}},
+            "training": {
+                "dataset": {"name": "spirals", "size": 200, "classes": 2},
+                "loss": {"type": "CrossEntropyLoss"},
+                "epochs": epochs,
+                "batch_size": 32,
+            },
+        }
+    )
 
 
 def test_an_override_survives_train_calls():

@@ -20,10 +20,13 @@ def test_seed_example_prints_exactly_what_torch_prints():
     by_hand = optim.SGD(
         [{"params": net.features.parameters()}, {"params": net.classifier.parameters(), "lr": 0.01}], lr=0.00001
     )
-    config = parse_optimizer({
-        "type": "SGD", "defaults": {"lr": 1e-05},
-        "groups": [{"select": "features"}, {"select": "classifier", "lr": 0.01}],
-    })
+    config = parse_optimizer(
+        {
+            "type": "SGD",
+            "defaults": {"lr": 1e-05},
+            "groups": [{"select": "features"}, {"select": "classifier", "lr": 0.01}],
+        }
+    )
     mine, _ = build_optimizer(net, config)
     assert repr(mine) == repr(by_hand)
     assert "lr: 1e-05" in repr(mine) and "lr: 0.01" in repr(mine)
@@ -31,11 +34,17 @@ def test_seed_example_prints_exactly_what_torch_prints():
 
 def test_every_trainable_parameter_lands_in_exactly_one_group_first_match_wins():
     net = seed_net()
-    config = parse_optimizer({
-        "type": "AdamW", "defaults": {"lr": 1e-3, "weight_decay": 0.05},
-        "groups": [{"select": "*.bias", "weight_decay": 0.0}, {"select": {"types": ["normalization"]}, "weight_decay": 0.0},
-                   {"select": "classifier.*", "lr": 1e-2}],
-    })
+    config = parse_optimizer(
+        {
+            "type": "AdamW",
+            "defaults": {"lr": 1e-3, "weight_decay": 0.05},
+            "groups": [
+                {"select": "*.bias", "weight_decay": 0.0},
+                {"select": {"types": ["normalization"]}, "weight_decay": 0.0},
+                {"select": "classifier.*", "lr": 1e-2},
+            ],
+        }
+    )
     optimizer, assignment = build_optimizer(net, config)
     ids = [id(p) for group in optimizer.param_groups for p in group["params"]]
     assert sorted(ids) == sorted(id(p) for p in net.parameters()) and len(ids) == len(set(ids))
@@ -50,9 +59,7 @@ def test_every_trainable_parameter_lands_in_exactly_one_group_first_match_wins()
 def test_a_selector_that_matches_nothing_is_reported():
     config = parse_optimizer({"type": "SGD", "defaults": {"lr": 0.1}, "groups": [{"select": "encoder", "lr": 1.0}]})
     _, assignment = build_optimizer(seed_net(), config)
-    assert assignment.warnings(config) == [
-        "optimizer.groups[0]: selector 'encoder' matches no trainable parameter"
-    ]
+    assert assignment.warnings(config) == ["optimizer.groups[0]: selector 'encoder' matches no trainable parameter"]
 
 
 def test_frozen_parameters_stay_out_of_the_optimizer():
@@ -116,7 +123,10 @@ def _sgd_with_grads(*grads: torch.Tensor) -> torch.optim.Optimizer:
 def test_gradient_norms_match_torchs_norm_in_float32_and_float64():
     generator = torch.Generator().manual_seed(0)
     for dtype in (torch.float32, torch.float64):
-        grads = [torch.randn(300, 70, generator=generator, dtype=dtype), torch.randn(70, generator=generator, dtype=dtype)]
+        grads = [
+            torch.randn(300, 70, generator=generator, dtype=dtype),
+            torch.randn(70, generator=generator, dtype=dtype),
+        ]
         expected = float(torch.cat([g.reshape(-1) for g in grads]).double().norm())
         assert grad_norms(_sgd_with_grads(*grads)) == [pytest.approx(expected, rel=1e-5)]
 

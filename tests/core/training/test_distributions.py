@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from app.training.distributions import (
-    BANDS, ProbeHistory, envelope, is_relu_like, percentiles_from_histogram, reduce_blocks,
+    BANDS,
+    ProbeHistory,
+    envelope,
+    is_relu_like,
+    percentiles_from_histogram,
+    reduce_blocks,
 )
 from app.training.events import ProbeSnapshot
 from app.training.probes import ProbeStats
@@ -12,8 +17,9 @@ from app.training.probes import ProbeStats
 
 def stats(path: str, step: int, hist, edges, kind: str = "activation", **values) -> ProbeStats:
     hist = np.asarray(hist, dtype=np.int64)
-    defaults = dict(count=int(hist.sum()), mean=0.0, std=1.0, min=float(edges[0]), max=float(edges[-1]),
-                    zero_fraction=0.0)
+    defaults = dict(
+        count=int(hist.sum()), mean=0.0, std=1.0, min=float(edges[0]), max=float(edges[-1]), zero_fraction=0.0
+    )
     defaults.update(values)
     return ProbeStats(path, kind, step, hist=hist, edges=np.asarray(edges, dtype=np.float64), **defaults)
 
@@ -74,10 +80,15 @@ def test_history_keeps_a_row_per_snapshot_per_probe():
     history = ProbeHistory()
     edges = np.linspace(-1, 1, 9)
     for step in range(10, 1010, 10):  # past the initial buffer size: the buffers grow
-        history.add(ProbeSnapshot(step, [
-            stats("fc", step, np.arange(8), edges, mean=step / 10, zero_fraction=0.25),
-            stats("fc", step, np.ones(8), edges, kind="gradient"),
-        ]))
+        history.add(
+            ProbeSnapshot(
+                step,
+                [
+                    stats("fc", step, np.arange(8), edges, mean=step / 10, zero_fraction=0.25),
+                    stats("fc", step, np.ones(8), edges, kind="gradient"),
+                ],
+            )
+        )
     series = history.series("fc")
     assert series.size == 100
     np.testing.assert_array_equal(series.steps, np.arange(10, 1010, 10))
@@ -138,8 +149,10 @@ def test_a_stack_of_histograms_gives_a_row_of_percentiles_each():
 def test_long_histories_are_the_same_whenever_they_are_read():
     edges = np.linspace(-1, 1, 9)
     rng = np.random.default_rng(3)
-    snapshots = [ProbeSnapshot(step, [stats("fc", step, rng.integers(0, 20, 8), edges, min=-0.9, max=0.9)])
-                 for step in range(1, 701)]
+    snapshots = [
+        ProbeSnapshot(step, [stats("fc", step, rng.integers(0, 20, 8), edges, min=-0.9, max=0.9)])
+        for step in range(1, 701)
+    ]
     read_often, read_once = ProbeHistory(), ProbeHistory()
     for snapshot in snapshots:
         read_often.add(snapshot)

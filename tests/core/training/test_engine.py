@@ -38,24 +38,40 @@ def mlp(n_in: int = 2, n_out: int = 2, hidden: int = 16, dropout: float = 0.0, b
     return {"type": "Sequential", "children": children}
 
 
-def make_project(network: dict | None = None, *, n_in: int = 2, optimizer: dict | None = None,
-                 scheduler: dict | None = None, **training):
+def make_project(
+    network: dict | None = None,
+    *,
+    n_in: int = 2,
+    optimizer: dict | None = None,
+    scheduler: dict | None = None,
+    **training,
+):
     settings = {
-        "dataset": {"name": "spirals", "size": 400, "classes": 2}, "loss": {"type": "CrossEntropyLoss"},
-        "epochs": 2, "batch_size": BATCH, **training,
+        "dataset": {"name": "spirals", "size": 400, "classes": 2},
+        "loss": {"type": "CrossEntropyLoss"},
+        "epochs": 2,
+        "batch_size": BATCH,
+        **training,
     }
-    return parse_project({
-        "format": "nnstudio-project", "version": 2, "inputs": [{"shape": [1, n_in], "dtype": "float32"}],
-        "network": network if network is not None else mlp(),
-        "training": settings, "optimizer": optimizer, "scheduler": scheduler,
-    })
+    return parse_project(
+        {
+            "format": "nnstudio-project",
+            "version": 2,
+            "inputs": [{"shape": [1, n_in], "dtype": "float32"}],
+            "network": network if network is not None else mlp(),
+            "training": settings,
+            "optimizer": optimizer,
+            "scheduler": scheduler,
+        }
+    )
 
 
 def resumable_project(epochs: int = 3):
     """Dropout (RNG), Adam (optimizer state) and StepLR (scheduler state) all matter to a resume.
     The lr halves every 2 epochs, so a scheduler restarted from scratch would not halve it in time."""
     return make_project(
-        mlp(dropout=0.3), epochs=epochs,
+        mlp(dropout=0.3),
+        epochs=epochs,
         optimizer={"type": "Adam", "defaults": {"lr": 0.01}},
         scheduler={"type": "StepLR", "args": {"step_size": 2, "gamma": 0.5}},
     )
@@ -82,6 +98,7 @@ def names(events: list) -> list[str]:
 
 
 # The events of a run ------------------------------------------------------------------------------
+
 
 def test_a_run_reports_started_steps_epochs_finished_in_order():
     setup = prepare(make_project(epochs=3))
@@ -120,8 +137,9 @@ def test_accuracy_is_reported_for_classification_only():
         if isinstance(event, Epoch):
             assert event.train_accuracy is not None and event.val_accuracy is not None
 
-    regression = make_project(mlp(n_in=1, n_out=1), n_in=1, epochs=1,
-                              dataset={"name": "sine", "size": 200}, loss={"type": "MSELoss"})
+    regression = make_project(
+        mlp(n_in=1, n_out=1), n_in=1, epochs=1, dataset={"name": "sine", "size": 200}, loss={"type": "MSELoss"}
+    )
     events = run_all(Engine(prepare(regression)))
     assert names(events)[-1] == "Finished"
     steps = [e for e in events if isinstance(e, Step)]
@@ -149,6 +167,7 @@ def test_learning_rates_and_gradient_norms_come_per_optimizer_group():
 
 
 # Reproducibility and exact resume -----------------------------------------------------------------
+
 
 def test_two_runs_of_the_same_project_give_identical_weights():
     project = resumable_project(epochs=2)
@@ -207,11 +226,12 @@ def test_stopping_mid_epoch_and_resuming_is_exact(tmp_path: Path, k: int):
 
 # Stop and pause -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("with_checkpoint", [False, True])
 def test_stop_from_the_consuming_thread_takes_effect_before_the_next_step(tmp_path: Path, with_checkpoint: bool):
     engine = Engine(prepare(make_project(epochs=3)), checkpoint_dir=tmp_path if with_checkpoint else None)
     events = run_until_step(engine, 3)
-    after = names(events)[names(events).index("Step") + 3:]
+    after = names(events)[names(events).index("Step") + 3 :]
     assert after == (["Checkpoint", "Stopped"] if with_checkpoint else ["Stopped"])
     assert events[-1].reason == "user" and events[-1].step == 3
     assert "step 3" in events[-1].message
@@ -293,6 +313,7 @@ def test_stop_from_another_thread_while_paused_ends_the_run_without_another_step
 
 # Non-finite values and failures -------------------------------------------------------------------
 
+
 def planted_data(nan_at: int | None) -> Data:
     generator = torch.Generator().manual_seed(7)
     x = torch.randn(TRAIN_SIZE, 2, generator=generator)
@@ -306,8 +327,9 @@ def planted_data(nan_at: int | None) -> Data:
 
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_a_nan_in_the_data_stops_the_run_and_keeps_the_last_good_weights(batchnorm: bool):
-    project = make_project(mlp(dropout=0.2, batchnorm=batchnorm), shuffle=False,
-                           optimizer={"type": "Adam", "defaults": {"lr": 0.01}})
+    project = make_project(
+        mlp(dropout=0.2, batchnorm=batchnorm), shuffle=False, optimizer={"type": "Adam", "defaults": {"lr": 0.01}}
+    )
     data = planted_data(nan_at=4 * BATCH + 5)  # a sample of the 5th batch of epoch 0
 
     poisoned = prepare(project, data=data)

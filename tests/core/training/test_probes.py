@@ -32,13 +32,22 @@ def network(n_in: int = 2, middle_in: int = 16, dropout: bool = True) -> dict:
 
 
 def make_project(net: dict | None = None, epochs: int = 1, **training):
-    return parse_project({
-        "format": "nnstudio-project", "version": 2, "inputs": [{"shape": [1, 2], "dtype": "float32"}],
-        "network": net if net is not None else network(),
-        "optimizer": {"type": "Adam", "defaults": {"lr": 0.01}},
-        "training": {"dataset": {"name": "spirals", "size": 400, "classes": 2}, "loss": {"type": "CrossEntropyLoss"},
-                     "epochs": epochs, "batch_size": BATCH, **training},
-    })
+    return parse_project(
+        {
+            "format": "nnstudio-project",
+            "version": 2,
+            "inputs": [{"shape": [1, 2], "dtype": "float32"}],
+            "network": net if net is not None else network(),
+            "optimizer": {"type": "Adam", "defaults": {"lr": 0.01}},
+            "training": {
+                "dataset": {"name": "spirals", "size": 400, "classes": 2},
+                "loss": {"type": "CrossEntropyLoss"},
+                "epochs": epochs,
+                "batch_size": BATCH,
+                **training,
+            },
+        }
+    )
 
 
 def leaves(model: nn.Module) -> list[str]:
@@ -61,6 +70,7 @@ def snapshots(events: list) -> list[ProbeSnapshot]:
 
 
 # Probes are read-only and leave nothing behind ---------------------------------------------------
+
 
 def test_probes_on_every_module_do_not_change_the_weights():
     project = make_project(epochs=2)
@@ -113,8 +123,11 @@ def test_hooks_are_removed_after_a_failure(middle_in: int):
     probes = ProbeSet(setup.core, leaves(setup.core), every=1, gradients=True)
     events = list(Engine(setup, probes=probes).run())
     assert isinstance(events[-1], Failed)
-    expected = "2 (Linear): input (32, 16) but in_features=3" if middle_in == 3 else \
-        "0 (Linear): input (32, 2) but in_features=5"
+    expected = (
+        "2 (Linear): input (32, 16) but in_features=3"
+        if middle_in == 3
+        else "0 (Linear): input (32, 2) but in_features=5"
+    )
     assert expected in events[-1].message
     assert no_hooks_left(setup.core)
 
@@ -132,6 +145,7 @@ def test_hooks_are_removed_after_a_nonfinite_loss():
 
 
 # The numbers are right ---------------------------------------------------------------------------
+
 
 def test_probe_statistics_are_those_of_the_activation():
     project = make_project(network(dropout=False))
@@ -261,6 +275,7 @@ def test_an_undeclared_inplace_change_is_left_out_once_and_copied_from_then_on()
 
 
 # When and where probes sample --------------------------------------------------------------------
+
 
 def test_set_paths_during_a_run_changes_the_later_snapshots():
     setup = prepare(make_project())

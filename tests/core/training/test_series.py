@@ -106,11 +106,13 @@ def test_empty_set_writes_a_header_only(tmp_path):
 def test_steps_and_epochs_fill_the_step_and_epoch_tables():
     run = TrainingSeries()
     run.start(["features", "head"], classification=True)
-    run.add_steps([
-        step(1, 2.0, (0.1, 0.01), accuracy=0.5, norms=(1.0, 3.0)),
-        step(2, 1.5, (0.1, 0.01)),
-        step(3, 1.0, (0.05, 0.005), accuracy=0.75, norms=(2.0, 5.0)),
-    ])
+    run.add_steps(
+        [
+            step(1, 2.0, (0.1, 0.01), accuracy=0.5, norms=(1.0, 3.0)),
+            step(2, 1.5, (0.1, 0.01)),
+            step(3, 1.0, (0.05, 0.005), accuracy=0.75, norms=(2.0, 5.0)),
+        ]
+    )
     run.add_epoch(Epoch(1, 3, 1.5, 0.6, 1.2, 0.7, [0.05, 0.005]))
     s, e = run.by_step, run.by_epoch
     assert s["step loss"].x.tolist() == [1, 2, 3] and s["step loss"].y.tolist() == [2.0, 1.5, 1.0]
@@ -158,8 +160,12 @@ def test_long_run_in_chunks_keeps_every_point():
     run.start(["g0", "g1"], classification=False)
     total, chunk = 50_000, 1_000
     for first in range(1, total + 1, chunk):
-        run.add_steps([step(i, 1.0 / i, (0.1, 0.2), norms=(1.0, 2.0) if i % 10 == 0 else None)
-                       for i in range(first, first + chunk)])
+        run.add_steps(
+            [
+                step(i, 1.0 / i, (0.1, 0.2), norms=(1.0, 2.0) if i % 10 == 0 else None)
+                for i in range(first, first + chunk)
+            ]
+        )
     loss = run.by_step["step loss"]
     assert len(loss) == total and loss.x[-1] == total and loss.y[-1] == 1.0 / total
     assert len(run.by_step["grad norm: g1"]) == total // 10

@@ -171,8 +171,14 @@ def test_zoom_keys_and_wheel(qtbot, cnn_session):
     assert view.zoom < start
     before = view.zoom
     wheel = QWheelEvent(
-        QPointF(50, 50), view.mapToGlobal(QPointF(50, 50)), QPoint(0, 0), QPoint(0, 240),
-        Qt.NoButton, Qt.ControlModifier, Qt.NoScrollPhase, False,
+        QPointF(50, 50),
+        view.mapToGlobal(QPointF(50, 50)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.NoButton,
+        Qt.ControlModifier,
+        Qt.NoScrollPhase,
+        False,
     )
     view.wheelEvent(wheel)
     assert view.zoom == pytest.approx(before * 1.2**2)

@@ -144,10 +144,10 @@ def test_a_sequence_of_edits_undoes_to_the_start_and_redoes_to_the_end(editor):
     start = json.dumps(session.network.to_json(), sort_keys=True)
     before = len(session.document.undo_stack)
     editor.click("1")
-    editor.add("Dropout")                        # add
-    editor.rename("2", "drop")                   # rename
+    editor.add("Dropout")  # add
+    editor.rename("2", "drop")  # rename
     editor.click("0")
-    editor.set_int("out_features", 5)            # set an argument
+    editor.set_int("out_features", 5)  # set an argument
     model = editor.view.network_model
     data = model.mimeData([model.index_for_path("drop")])
     assert model.dropMimeData(data, Qt.MoveAction, 0, 0, model.index(0, 0))  # drag drop to the top

@@ -15,7 +15,6 @@ def _panel(qtbot, session):
     return panel
 
 
-
 def _add_rule(qtbot, panel, select, scheme, args=""):
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     row = panel.rules_table.rowCount() - 1
@@ -31,7 +30,8 @@ def test_kaiming_rule_and_reinitialise_show_both_histograms(qtbot, cnn_session):
     old = cnn_session.model().classifier[1].weight.detach().clone()
     _add_rule(qtbot, panel, "*.weight", "kaiming_normal", "nonlinearity=relu")
     assert cnn_session.project.init["rules"] == [
-        {"select": "*.weight", "scheme": "kaiming_normal", "args": {"nonlinearity": "relu"}}]
+        {"select": "*.weight", "scheme": "kaiming_normal", "args": {"nonlinearity": "relu"}}
+    ]
     panel.parameter_combo.setCurrentText("classifier.1.weight")
     qtbot.mouseClick(panel.reinit_button, Qt.MouseButton.LeftButton)
     model = cnn_session.model()

@@ -14,12 +14,12 @@ def _panel(qtbot, session):
     return panel
 
 
-
 def test_preview_is_torchs_own_text_for_the_seed_note_groups(qtbot, cnn_session):
     panel = _panel(qtbot, cnn_session)
     model = make_model(cnn_session.project)
     expected = torch.optim.SGD(
-        [{"params": model.features.parameters()}, {"params": model.classifier.parameters(), "lr": 0.01}], lr=1e-05)
+        [{"params": model.features.parameters()}, {"params": model.classifier.parameters(), "lr": 0.01}], lr=1e-05
+    )
     assert panel.preview.toPlainText() == repr(expected)
     groups = panel.assignment_tree
     assert groups.topLevelItem(1).text(0) == "classifier: 6 parameter(s)"

@@ -206,7 +206,8 @@ def test_the_wheel_over_a_plot_scrolls_the_cards(panel, qtbot):
     assert bar.maximum() > 0 and bar.value() == 0
     view = panel.card("block0").plots.viewport()
     at = QPointF(40, 40)
-    down = QWheelEvent(at, view.mapToGlobal(at), QPoint(), QPoint(0, -120), Qt.NoButton, Qt.NoModifier,
-                       Qt.NoScrollPhase, False)
+    down = QWheelEvent(
+        at, view.mapToGlobal(at), QPoint(), QPoint(0, -120), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False
+    )
     QApplication.sendEvent(view, down)
     assert bar.value() > 0

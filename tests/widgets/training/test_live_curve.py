@@ -95,7 +95,7 @@ def test_symbols_mark_each_point(plot, qtbot):
     width, height = plot.viewport().width(), plot.viewport().height()
     for px, py in ((0.2, 1 / 6), (0.8, 5 / 6)):  # the filled disc around each point
         column, row = int(width * px), int(height * py)
-        assert image[row - 2: row + 3, column - 2: column + 3].all()
+        assert image[row - 2 : row + 3, column - 2 : column + 3].all()
 
 
 def test_log_mode_draws_log10_of_the_values_and_skips_those_at_or_below_zero(plot, qtbot):

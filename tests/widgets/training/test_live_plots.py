@@ -18,17 +18,21 @@ def step(n, loss, lrs=(0.1, 0.01), accuracy=None, norms=None, epoch=0):
 def fed_run(plots, classification=True):
     """Two epochs of three steps, two groups; accuracy and norms measured on steps 1 and 3 of each."""
     plots.start(["features", "head"], classification)
-    plots.add_steps([
-        step(1, 2.0, (0.1, 0.01), accuracy=0.25, norms=(1.0, 3.0)),
-        step(2, 1.5, (0.1, 0.01)),
-        step(3, 1.0, (0.05, 0.005), accuracy=0.5, norms=(2.0, 5.0)),
-    ])
+    plots.add_steps(
+        [
+            step(1, 2.0, (0.1, 0.01), accuracy=0.25, norms=(1.0, 3.0)),
+            step(2, 1.5, (0.1, 0.01)),
+            step(3, 1.0, (0.05, 0.005), accuracy=0.5, norms=(2.0, 5.0)),
+        ]
+    )
     plots.add_epoch(Epoch(1, 3, 1.5, 0.4, 1.25, 0.45, [0.05, 0.005]))
-    plots.add_steps([
-        step(4, 0.75, (0.05, 0.005), accuracy=0.75, norms=(0.5, 1.0), epoch=1),
-        step(5, 0.5, (0.02, 0.002), epoch=1),
-        step(6, 0.25, (0.02, 0.002), accuracy=1.0, norms=(0.5, 2.0), epoch=1),
-    ])
+    plots.add_steps(
+        [
+            step(4, 0.75, (0.05, 0.005), accuracy=0.75, norms=(0.5, 1.0), epoch=1),
+            step(5, 0.5, (0.02, 0.002), epoch=1),
+            step(6, 0.25, (0.02, 0.002), accuracy=1.0, norms=(0.5, 2.0), epoch=1),
+        ]
+    )
     plots.add_epoch(Epoch(2, 6, 0.5, 0.875, 0.625, 0.8, [0.02, 0.002]))
 
 
@@ -79,10 +83,22 @@ def test_refresh_redraws_only_the_curves_that_changed(plots, monkeypatch):
     plots.add_steps([step(1, 1.0, norms=(1.0, 1.0), accuracy=0.5)])
     plots.refresh()
     calls = []
-    for name in ("step loss", "step accuracy", "train loss", "val loss", "train accuracy", "val accuracy",
-                 "lr: a", "lr: b", "grad norm: a", "grad norm: b"):
+    for name in (
+        "step loss",
+        "step accuracy",
+        "train loss",
+        "val loss",
+        "train accuracy",
+        "val accuracy",
+        "lr: a",
+        "lr: b",
+        "grad norm: a",
+        "grad norm: b",
+    ):
         curve = plots.curve(name)
-        monkeypatch.setattr(curve, "setData", lambda *a, _n=name, _f=curve.setData, **k: (calls.append(_n), _f(*a, **k)))
+        monkeypatch.setattr(
+            curve, "setData", lambda *a, _n=name, _f=curve.setData, **k: (calls.append(_n), _f(*a, **k))
+        )
 
     plots.refresh()
     assert calls == []  # nothing new, nothing redrawn
@@ -135,9 +151,20 @@ def test_export_csv_writes_the_fed_values_as_a_table_by_step(plots, qtbot, monke
     click(qtbot, plots, "exportCsvButton")
     with open(tmp_path / "run.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["step", "epoch", "step loss", "train loss", "val loss", "step accuracy",
-                             "train accuracy", "val accuracy", "lr: features", "lr: head",
-                             "grad norm: features", "grad norm: head"]
+    assert list(rows[0]) == [
+        "step",
+        "epoch",
+        "step loss",
+        "train loss",
+        "val loss",
+        "step accuracy",
+        "train accuracy",
+        "val accuracy",
+        "lr: features",
+        "lr: head",
+        "grad norm: features",
+        "grad norm: head",
+    ]
     assert [r["step"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
     assert [float(r["step loss"]) for r in rows] == [2.0, 1.5, 1.0, 0.75, 0.5, 0.25]
     assert [r["epoch"] for r in rows] == ["1", "1", "1", "2", "2", "2"]
@@ -154,8 +181,16 @@ def test_export_csv_by_epoch_writes_one_row_per_epoch(plots, qtbot, monkeypatch,
     with open(tmp_path / "epochs.csv", newline="") as f:
         rows = list(csv.reader(f))
     assert rows == [
-        ["epoch", "step", "train loss", "val loss", "lr: features", "lr: head", "grad norm: features",
-         "grad norm: head"],
+        [
+            "epoch",
+            "step",
+            "train loss",
+            "val loss",
+            "lr: features",
+            "lr: head",
+            "grad norm: features",
+            "grad norm: head",
+        ],
         ["1", "3", "1.5", "1.25", "0.05", "0.005", "1.5", "4.0"],
         ["2", "6", "0.5", "0.625", "0.02", "0.002", "0.5", "1.5"],
     ]
@@ -217,7 +252,7 @@ def test_the_view_moves_rarely_as_a_run_grows(plots):
     """Each move redraws the axes, the costly part of a frame: not once per refresh."""
     plots.start(["default"], classification=False)
     for n in range(1, 2001):
-        plots.add_steps([step(n, 2.0 / n ** 0.5, lrs=(0.01,))])
+        plots.add_steps([step(n, 2.0 / n**0.5, lrs=(0.01,))])
         if n % 5 == 0:
             plots.refresh()
     moves = plots._ranges["loss"].moves
@@ -231,7 +266,7 @@ def test_a_run_of_known_length_grows_x_in_a_few_moves_up_to_its_end(plots):
     x_view = plots.plot("loss").getPlotItem().getViewBox()
     x_ranges = []
     for n in range(1, 601):
-        plots.add_steps([step(n, 2.0 / n ** 0.5, lrs=(0.01,), accuracy=min(n / 500, 1.0) if n % 10 == 0 else None)])
+        plots.add_steps([step(n, 2.0 / n**0.5, lrs=(0.01,), accuracy=min(n / 500, 1.0) if n % 10 == 0 else None)])
         if n % 5 == 0:
             plots.refresh()
             x_ranges.append(tuple(round(v, 6) for v in x_view.viewRange()[0]))
@@ -254,8 +289,9 @@ def test_a_long_run_keeps_every_point_and_draws_only_what_the_view_can_show(plot
     plots.start(["a", "b"], classification=True)
     total, chunk = 200_000, 2_000
     for first in range(1, total + 1, chunk):
-        plots.add_steps([step(i, 1.0 / i, norms=(1.0, 2.0) if i % 10 == 0 else None)
-                         for i in range(first, first + chunk)])
+        plots.add_steps(
+            [step(i, 1.0 / i, norms=(1.0, 2.0) if i % 10 == 0 else None) for i in range(first, first + chunk)]
+        )
         if first % 20_000 == 1:
             plots.refresh()
     plots.refresh()
@@ -291,7 +327,7 @@ def test_a_growing_run_adds_points_to_its_curves_without_drawing_them_whole_agai
     plots.start(["default"], classification=False, steps=3000, epochs=1)
     loss = plots.curve("step loss")
     for n in range(1, 2001):
-        plots.add_steps([step(n, 2.0 / n ** 0.5, lrs=(0.01,))])
+        plots.add_steps([step(n, 2.0 / n**0.5, lrs=(0.01,))])
         if n % 20 == 0:
             plots.refresh()
             qtbot.waitUntil(lambda: loss._drawn == n)  # each refresh's points reach the screen

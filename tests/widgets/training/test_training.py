@@ -190,7 +190,6 @@ def test_a_run_that_cannot_start_says_why_and_changes_nothing(qtbot, window):
     assert not session.busy_reason and ended.args[0].step == 0
 
 
-
 def test_a_run_can_write_tensorboard_events_beside_the_project(qtbot, window, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -215,15 +214,17 @@ def test_tensorboard_without_its_package_says_how_to_install_it(qtbot, window, t
     panel.tensorboard.setChecked(True)
     panel.tensorboard_dir.setText(str(tmp_path / "tb"))
     assert not panel.start()
-    assert 'nnstudio[tensorboard]' in panel.message.text() and panel.message.property("role") == "error"
+    assert "nnstudio[tensorboard]" in panel.message.text() and panel.message.property("role") == "error"
     assert win.training.controller.state == "idle" and not win.session.busy_reason
 
 
 def test_data_that_cannot_be_read_fails_the_run_with_the_file_named(qtbot, window, tmp_path):
     session = spirals()
     missing = tmp_path / "nowhere.csv"
-    session.project.training = {**session.project.training,
-                                "dataset": {"name": "csv", "path": str(missing), "target": "label"}}
+    session.project.training = {
+        **session.project.training,
+        "dataset": {"name": "csv", "path": str(missing), "target": "label"},
+    }
     win = window(session)
     with qtbot.waitSignal(win.training.controller.runEnded, timeout=RUN_TIMEOUT_MS) as ended:
         assert win.training.panel.start()  # the data is read on the worker: the window never waits for it
