@@ -10,10 +10,10 @@ the project that names them) can all be written before any of them replaces its 
 from __future__ import annotations
 
 import os
-import stat
 import secrets
+import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from app.errors import ProjectError
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMenu, QMessageBox, QWidget
 
-from app.interop import onnx_export
 from app.atomic import write_all_atomic
 from app.errors import NNStudioError
+from app.interop import onnx_export
 from app.interop.script import generate_script
-from app.project.weights import prepare_tensors, write_files, writer
 from app.interop.weights_import import apply_weights, check_weights, read_weights_file
+from app.project.weights import prepare_tensors, write_files, writer
 from widgets.session import Session
 from widgets.threads import FunctionThread
 

@@ -87,9 +87,9 @@ class FileActions:
 
     def open_python(self, target: str) -> bool:
         """Import a user's nn.Module (runs their code); editable when made of catalog types."""
-        from app.project.project_file import Project
         from app.network.recover import spec_from_module
         from app.network.usermodel import load_user_model
+        from app.project.project_file import Project
 
         if not self.maybe_save("opening a Python model"):
             return False

@@ -19,21 +19,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.inspect.code_panel import CodePanel
-from widgets.network.diagram import DiagramView
 from widgets.export_actions import ExportActions
 from widgets.files import FileActions
-from widgets.setup.init_panel import InitPanel
+from widgets.inspect.code_panel import CodePanel
 from widgets.inspect.internals_panel import InternalsPanel
-from widgets.setup.mode_device import DevicePicker, ModeToggle
-from widgets.network.tree_view import NetworkView
-from widgets.setup.optimizer_panel import OptimizerPanel
-from widgets.network.palette import LayerPalette
 from widgets.inspect.parameters_panel import ParametersPanel
-from widgets.network.properties import PropertiesPanel
-from widgets.session import Session
-from widgets.style import apply_style
 from widgets.inspect.summary_panel import SummaryPanel
+from widgets.network.diagram import DiagramView
+from widgets.network.palette import LayerPalette
+from widgets.network.properties import PropertiesPanel
+from widgets.network.tree_view import NetworkView
+from widgets.session import Session
+from widgets.setup.init_panel import InitPanel
+from widgets.setup.mode_device import DevicePicker, ModeToggle
+from widgets.setup.optimizer_panel import OptimizerPanel
+from widgets.style import apply_style
 from widgets.training.view import TrainingView
 
 DEFAULT_SIZE = (1500, 950)

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from torch import nn
 
+from app.errors import EditError, NNStudioError
 from app.network.analysis import Analysis, analyse
 from app.network.build import build
-from app.project.document import Changed, Document
-from app.errors import EditError, NNStudioError
 from app.network.lint import LintWarning, lint
-from app.project.section_commands import SetSection
+from app.network.spec import Node, container
+from app.project.document import Changed, Document
 from app.project.project_file import Project, load_project, save_project
+from app.project.section_commands import SetSection
 from app.setup.modes import apply_mode, parse_mode
 from app.training.prepare import apply_freeze
-from app.network.spec import Node, container
 
 UNTITLED = "untitled"
 LIVE_SECTIONS = ("mode", "probes")  # what may change while a run holds the network

@@ -12,7 +12,7 @@ function: an export, a data preview, an evaluation, a training run.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from PySide6.QtCore import QObject, QThread

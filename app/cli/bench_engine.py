@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
 from app.data.loading import Data
+from app.network.spec import container, layer
+from app.project.project_file import Project, load_project
 from app.training.engine import Engine
 from app.training.events import Failed, Step
-from app.training.probes import ProbeSet
-from app.project.project_file import Project, load_project
-from app.network.spec import container, layer
 from app.training.prepare import prepare
+from app.training.probes import ProbeSet
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 BATCH = 64

@@ -51,8 +51,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _write_weights(project, path: Path) -> None:
-    from app.training.prepare import make_model
     from app.project.weights import prepare_tensors, write_files, writer
+    from app.training.prepare import make_model
 
     model = make_model(project)  # its saved weights if it has them, else the seeded init
     write_files([(path, writer(prepare_tensors(model.state_dict())))])

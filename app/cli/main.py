@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 from app.errors import NNStudioError
 
@@ -55,9 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     devices = commands.add_parser("devices", help="the devices this machine offers to --device, with name and memory")
     devices.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
+    from app.cli.export import add_export_parser
     from app.cli.import_network import add_import_parser
     from app.cli.weights import add_weights_parser
-    from app.cli.export import add_export_parser
 
     add_import_parser(commands)
     add_weights_parser(commands)

@@ -8,14 +8,14 @@ import sys
 
 from torch import nn
 
+from app.errors import NNStudioError
 from app.network.analysis import analyse
 from app.network.build import build
-from app.errors import NNStudioError
 from app.network.inputs import InputSpec, inputs_from_cli
 from app.network.lint import lint
+from app.network.report import format_summary
 from app.setup.optim import build_optimizer
 from app.training.prepare import apply_freeze, optimizer_config
-from app.network.report import format_summary
 
 
 def run_summary(args: argparse.Namespace) -> int:

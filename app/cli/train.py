@@ -12,18 +12,18 @@ import signal
 import sys
 from pathlib import Path
 
-from app.training import distributed
 from app.atomic import write_all_atomic
-from app.training.checkpoint import load_checkpoint
-from app.setup.devices import parse_placement
-from app.training.engine import Engine
-from app.errors import NNStudioError
-from app.training.events import Event, Failed, Stopped, event_json
-from app.training.probes import ProbeSet
 from app.cli.progress import Progress
+from app.errors import NNStudioError
 from app.project.project_file import load_project
-from app.training.prepare import prepare
 from app.project.weights import prepare_tensors, writer
+from app.setup.devices import parse_placement
+from app.training import distributed
+from app.training.checkpoint import load_checkpoint
+from app.training.engine import Engine
+from app.training.events import Event, Failed, Stopped, event_json
+from app.training.prepare import prepare
+from app.training.probes import ProbeSet
 
 EXIT_INTERRUPTED = 130
 

@@ -25,8 +25,8 @@ def add_weights_parser(commands) -> None:
 
 
 def run_weights(args: argparse.Namespace) -> int:
-    from app.project.project_file import load_project, save_project
     from app.interop.weights_import import WeightsError, check_weights, read_weights_file, set_project_weights
+    from app.project.project_file import load_project, save_project
 
     project = load_project(args.project)
     out = Path(args.out) if args.out else Path(args.project)

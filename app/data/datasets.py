@@ -10,14 +10,14 @@ by :mod:`app.data.user_files`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
 from app.data import synthetic
-from app.errors import NNStudioError
 from app.data.synthetic import MARKER_TOKEN, SHAPE_MASKS
+from app.errors import NNStudioError
 
 SHAPE_NAMES = list(SHAPE_MASKS)
 SHAPE_FORMATS = {"shapes28": (28, 1), "shapes32": (32, 3)}  # side, channels

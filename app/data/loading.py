@@ -7,15 +7,15 @@ this module is what the engine and the GUI import.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from torch import Tensor
 
-from app.data.user_files import load_csv, load_npz
 from app.data.datasets import ARGUMENTS, Samples, dataset_arguments, dataset_names, generate, parse_dataset
+from app.data.user_files import load_csv, load_npz
 from app.errors import NNStudioError
 
 __all__ = [

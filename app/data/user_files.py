@@ -152,7 +152,9 @@ def _class_labels(
     except ValueError:
         names = sorted(set(texts))
         if len(names) > MAX_CLASSES:
-            raise NNStudioError(f"{name}: column {target!r} has {len(names)} classes (at most {MAX_CLASSES})", where)
+            raise NNStudioError(
+                f"{name}: column {target!r} has {len(names)} classes (at most {MAX_CLASSES})", where
+            ) from None
         index = {label: i for i, label in enumerate(names)}
         return np.array([index[text] for text in texts], dtype=np.int64), len(names), tuple(names)
     for (line, _), value in zip(cells, ids):

@@ -21,8 +21,8 @@ import torch
 from app.errors import NNStudioError
 from app.network.inputs import InputSpec
 from app.project.project_file import Project
-from app.training.prepare import make_model
 from app.project.weights import copier, write_files
+from app.training.prepare import make_model
 
 EXTERNAL_DATA_BYTES = 1_800_000_000
 EXTRA_HINT = 'ONNX export needs the onnx and onnxscript packages: pip install "nnstudio[onnx]"'

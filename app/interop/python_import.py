@@ -20,17 +20,17 @@ from typing import Any
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from app.errors import ModelLoadError, SpecError
+from app.interop.weights_import import apply_weights
 from app.network.analysis import analyse
 from app.network.build import build
 from app.network.catalog import catalog, type_name_of
-from app.errors import ModelLoadError, SpecError
 from app.network.inputs import InputSpec
 from app.network.lint import lint
-from app.project.project_file import Project, save_project
 from app.network.recover import _recover, _slot_modules, spec_from_module  # recover's walk, shared not copied
 from app.network.spec import Node
 from app.network.usermodel import load_user_model
-from app.interop.weights_import import apply_weights
+from app.project.project_file import Project, save_project
 
 LINT_KINDS = {"module-container": "modules", "parameter-container": "parameters", "plain-tensor": "tensor"}
 SHOWN_REPR = 120
@@ -284,7 +284,8 @@ def _argument_problem(module: nn.Module, path: str) -> str | None:
         ours, theirs = next(
             (a, b) for a, b in zip(repr(module).splitlines() + [""], repr(rebuilt).splitlines() + [""]) if a != b
         )
-        return f"{prefix}: it prints {_short(ours.strip())} where {fresh} from its arguments prints {_short(theirs.strip())}"
+        printed, rebuilt_printed = _short(ours.strip()), _short(theirs.strip())
+        return f"{prefix}: it prints {printed} where {fresh} from its arguments prints {rebuilt_printed}"
     shapes = {n: list(t.shape) for n, t in (*module.named_parameters(), *module.named_buffers())}
     again = {n: list(t.shape) for n, t in (*rebuilt.named_parameters(), *rebuilt.named_buffers())}
     differ = [
@@ -310,9 +311,7 @@ def _tied_parameters(model: nn.Module) -> list[Unrepresentable]:
                     Unrepresentable(
                         module_path,
                         type(module).__name__,
-                        (
-                            f"{local} is the same tensor as {first[id(tensor)]} (tied weights): a project cannot tie them"
-                        ),
+                        f"{local} is the same tensor as {first[id(tensor)]} (tied weights): a project cannot tie them",
                     )
                 )
             else:

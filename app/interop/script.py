@@ -16,18 +16,18 @@ from pathlib import Path
 
 from torch import nn
 
-from app.network.build import build
 from app.errors import NNStudioError
 from app.interop.script_network import INDENT, NetworkWriter, call, glue_source, glue_types
 from app.interop.script_training import NO_TRAINING, data_settings, data_source, training_source
+from app.network.build import build
+from app.project.project_file import Project
 from app.setup.initializers import SCHEMES, parse_init
 from app.setup.modes import apply_mode, parse_mode
 from app.setup.optim import build_optimizer
-from app.project.project_file import Project
 from app.setup.schedulers import SchedulerConfig, parse_scheduler
 from app.setup.selectors import named_parameters_with_owner
-from app.training.prepare import apply_freeze, optimizer_config
 from app.setup.training_section import TrainingConfig, parse_training
+from app.training.prepare import apply_freeze, optimizer_config
 
 WIDTH = 100
 
@@ -191,7 +191,8 @@ def _init_weights(lines: list[str]) -> str:
         [
             "@torch.no_grad()",
             "def init_weights(model: nn.Module) -> None:",
-            f'{INDENT}"""The project\'s init rules, on the parameters they select; the others keep PyTorch\'s default."""',
+            f'{INDENT}"""The project\'s init rules, on the parameters they select; '
+            'the others keep PyTorch\'s default."""',
             *lines,
         ]
     )

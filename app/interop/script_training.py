@@ -11,10 +11,10 @@ from pathlib import Path
 from string import Template
 
 from app.data.loading import SEED_STRIDE
-from app.training.engine import VAL_BATCH_FACTOR
 from app.interop.script_datasets import generator_call, generator_source
 from app.interop.script_files import reader_settings, reader_source
 from app.setup.training_section import TrainingConfig
+from app.training.engine import VAL_BATCH_FACTOR
 
 USER_FILES = ("csv", "npz")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from app.project import weights as weight_files
 from app.errors import NNStudioError
+from app.project import weights as weight_files
 from app.project.project_file import Project, weights_file_name
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from app.network.build import build
 from app.errors import ShapeError
+from app.network.build import build
 from app.network.inputs import InputSpec
 from app.network.spec import Node
 

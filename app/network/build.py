@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from app.errors import SpecError
 from app.network.argtypes import to_python
 from app.network.catalog import layer_type
-from app.errors import SpecError
 from app.network.spec import Node
 
 

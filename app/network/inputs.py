@@ -62,7 +62,7 @@ def parse_shape_text(text: str, where: str = "--input-shape") -> list[int]:
     try:
         shape = [int(part) for part in parts]
     except ValueError:
-        raise NNStudioError(f"must be integers separated by commas, like 2,3,32,32; got {text!r}", where)
+        raise NNStudioError(f"must be integers separated by commas, like 2,3,32,32; got {text!r}", where) from None
     return check_shape(shape, where)
 
 

@@ -9,8 +9,9 @@ error at all. :func:`lint` finds those attributes by looking at each module's in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 from torch import nn

@@ -13,10 +13,10 @@ import warnings
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from app.errors import SpecError
 from app.network.argtypes import check_value, to_json
 from app.network.build import build, structure
 from app.network.catalog import LayerType, catalog, type_name_of
-from app.errors import SpecError
 from app.network.spec import Node, validate
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import copy
 import keyword
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from torch import nn
 
+from app.errors import SpecError
 from app.network.argtypes import canonical, check_value
 from app.network.catalog import LayerType, layer_type
-from app.errors import SpecError
 
 MAX_DEPTH = 64
 MAX_NODES = 10_000

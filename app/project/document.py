@@ -8,12 +8,13 @@ redraw the affected subtree without holding on to nodes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-from app.network.catalog import LayerType, layer_type
 from app.errors import EditError, SpecError
 from app.network.addresses import Address
+from app.network.catalog import LayerType, layer_type
 from app.network.spec import Node, name_problem, validate
 
 DEFAULT_UNDO_LIMIT = 500

@@ -8,7 +8,8 @@ the result happens afterwards, on the current format.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from app.errors import NNStudioError, ProjectError
 from app.network.inputs import check_dtype, check_shape

@@ -11,8 +11,10 @@ Addresses are tuples of child indices from the root (see :mod:`app.project.docum
 
 from __future__ import annotations
 
+from app.errors import EditError, SpecError
 from app.network.argtypes import to_json
 from app.network.catalog import layer_type
+from app.network.spec import Node, check_args
 from app.project.document import (
     Address,
     Document,
@@ -26,8 +28,6 @@ from app.project.document import (
     label,
     slot_index,
 )
-from app.errors import EditError, SpecError
-from app.network.spec import Node, check_args
 
 __all__ = [
     "AddNode",

@@ -18,18 +18,18 @@ from typing import Any
 
 from torch import Tensor
 
-from app.project import weights as weight_files
-from app.network.build import build
 from app.errors import NNStudioError, ProjectError, SpecError
+from app.network.build import build
 from app.network.inputs import InputSpec, check_dtype, check_shape
+from app.network.spec import Node
+from app.project import weights as weight_files
 from app.project.jsondoc import decode_json, encode_json
-from app.setup.initializers import parse_init
 from app.project.migrations import FORMAT, VERSION, migrate
+from app.setup.initializers import parse_init
 from app.setup.modes import parse_mode
 from app.setup.optim import parse_optimizer
 from app.setup.schedulers import parse_scheduler
 from app.setup.selectors import parse_selector
-from app.network.spec import Node
 from app.setup.training_section import parse_training
 
 __all__ = [

@@ -7,8 +7,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from app.project.document import Address, Document
 from app.errors import EditError, NNStudioError
+from app.project.document import Address, Document
 from app.project.project_file import parse_section
 
 

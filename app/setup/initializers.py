@@ -8,8 +8,8 @@ rule that selects it; the rest keep PyTorch's default (the layer's ``reset_param
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch import nn

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from app.network.catalog import FAMILIES, layer_type
 from app.errors import NNStudioError
+from app.network.catalog import FAMILIES, layer_type
 
 SelectorJSON = str | dict
 

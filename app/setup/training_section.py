@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.network.catalog import layer_type
 from app.data.loading import parse_dataset
 from app.errors import NNStudioError
 from app.jsoncheck import object_with
+from app.network.catalog import layer_type
 from app.network.spec import Node
 
 TRAINING_KEYS = ("dataset", "loss", "epochs", "batch_size", "val_split", "shuffle", "seed")

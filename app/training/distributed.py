@@ -14,8 +14,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from app.setup.devices import Placement, check_available
 from app.errors import NNStudioError
+from app.setup.devices import Placement, check_available
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,18 @@ import math
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
-from app.training.checkpoint import TrainingState, restore_rng, rng_state, save_checkpoint
 from app.errors import NNStudioError
+from app.setup.optim import grad_norms
+from app.training.checkpoint import TrainingState, restore_rng, rng_state, save_checkpoint
 from app.training.evaluate import Totals, accuracy, evaluate_split
 from app.training.events import Checkpoint, Epoch, Event, Failed, Finished, ProbeSnapshot, Started, Step, Stopped
-from app.setup.optim import grad_norms
-from app.training.probes import ProbeSet
 from app.training.prepare import Setup
+from app.training.probes import ProbeSet
 
 VAL_BATCH_FACTOR = 4  # validation needs no gradients: bigger batches
 # Gradient norms and accuracy take a few small tensor ops each, and on a CPU with several threads
@@ -123,7 +123,7 @@ class Engine:
                 yield self._checkpoint()
         yield Finished(self.step, self.epoch, clock.elapsed, self._rank_digests())
 
-    def _train_step(self, x: torch.Tensor, y: torch.Tensor, totals: "Totals", clock: "_ActiveClock") -> Event:
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor, totals: Totals, clock: _ActiveClock) -> Event:
         s = self.setup
         self._last_input = x
         if x.device != s.device:
@@ -197,7 +197,7 @@ class Engine:
         found = analyse(self.setup.core, [InputSpec(shape, dtype)]).error
         return f"{found} (a batch of shape {tuple(shape)} from the data)" if found is not None else message
 
-    def _nonfinite(self, what: str, buffers: "_BufferBackup") -> Stopped:
+    def _nonfinite(self, what: str, buffers: _BufferBackup) -> Stopped:
         if self.probes is not None:
             self.probes.detach()
         self.setup.optimizer.zero_grad(set_to_none=True)
@@ -215,7 +215,7 @@ class Engine:
             yield self._checkpoint()
         yield Stopped(self.step, self.epoch, reason, message)
 
-    def _end_of_epoch(self, epoch: int, totals: "Totals") -> Epoch:
+    def _end_of_epoch(self, epoch: int, totals: Totals) -> Epoch:
         s = self.setup
         val_loss, val_accuracy = self._validate()
         if s.scheduler is not None and not s.scheduler_config.per_batch:
@@ -280,7 +280,7 @@ class _BufferBackup:
         self.buffers = [b for b in module.buffers() if b.numel()]
         self.copies = [b.detach().clone() for b in self.buffers]
 
-    def save(self) -> "_BufferBackup":
+    def save(self) -> _BufferBackup:
         if self.buffers:  # no decorator: a no_grad context per step costs more than the check
             with torch.no_grad():
                 torch._foreach_copy_(self.copies, self.buffers)

@@ -98,8 +98,8 @@ def evaluate(model: nn.Module, loss_fn: nn.Module, data: Data, batch_size: int =
 
 def evaluate_project(project, model: nn.Module) -> Evaluation:
     """Evaluate ``model`` (as it is: weights, mode, device) on the project's data and loss."""
-    from app.network.build import build
     from app.data.loading import load_data
+    from app.network.build import build
     from app.setup.training_section import parse_training
 
     if project.training is None:

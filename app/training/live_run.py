@@ -12,16 +12,16 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+from app.errors import NNStudioError
+from app.setup.modes import apply_mode
 from app.training.boundary import BoundaryGrid, BoundaryImage
 from app.training.engine import Engine
-from app.errors import NNStudioError
 from app.training.events import Event, Failed, Finished, ProbeSnapshot, Step, Stopped
-from app.setup.modes import apply_mode
-from app.training.probes import ProbeSet
 from app.training.prepare import Setup
+from app.training.probes import ProbeSet
 
 CHANNEL_CAPACITY = 50_000  # events; a GUI that stops draining loses the oldest frequent ones first
 BOUNDARY_EVERY_S = 0.15

@@ -7,23 +7,22 @@ CPU, then saved weights if the project has them, else the init rules; then freez
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from app.network.build import build
 from app.data.loading import Batches, Data, load_data
-from app.setup.devices import Placement, parse_placement, place, unwrap
 from app.errors import NNStudioError
+from app.network.build import build
+from app.project.project_file import Project, load_weights
+from app.setup.devices import Placement, parse_placement, place, unwrap
 from app.setup.initializers import apply_init, parse_init
 from app.setup.modes import apply_mode, parse_mode
 from app.setup.optim import GroupAssignment, OptimizerConfig, build_optimizer, group_labels, parse_optimizer
-from app.project.project_file import Project, load_weights
 from app.setup.schedulers import SchedulerConfig, build_scheduler, parse_scheduler
 from app.setup.selectors import parse_selector, select
-from app.setup.training_section import TrainingConfig, parse_training, bounded_int
+from app.setup.training_section import TrainingConfig, bounded_int, parse_training
 
 DEFAULT_OPTIMIZER = {"type": "Adam", "defaults": {"lr": 0.001}}
 

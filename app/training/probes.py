@@ -155,7 +155,7 @@ class ProbeSet:
             for i, ((path, kind), reduced) in enumerate(parts.items())
         ]
 
-    def _histograms(self, parts: dict[tuple[str, str], list["_Reduced"]]) -> tuple[np.ndarray, np.ndarray]:
+    def _histograms(self, parts: dict[tuple[str, str], list[_Reduced]]) -> tuple[np.ndarray, np.ndarray]:
         """Per key: the histogram and the number of zeros, estimated from the samples in one numpy pass.
 
         A sampled value stands for count / len(sample) values of its tensor. The per-value arrays
@@ -175,7 +175,7 @@ class ProbeSet:
         zeros = np.bincount(layout.owner, weights=layout.weight * (values == 0), minlength=len(parts))
         return np.rint(hist).astype(np.int64).reshape(len(parts), self.bins), zeros
 
-    def _set_range(self, key: tuple[str, str], first: "_Reduced") -> None:
+    def _set_range(self, key: tuple[str, str], first: _Reduced) -> None:
         """Fixed for the whole run from the first sample's finite values."""
         low, high = first.low, first.high
         if not (math.isfinite(low) and math.isfinite(high)):
@@ -265,7 +265,7 @@ class _Layout(NamedTuple):
     weight: np.ndarray  # how many values of its tensor a sampled value stands for
 
     @classmethod
-    def of(cls, shape: tuple, keys: list, ranges: dict, bins: int) -> "_Layout":
+    def of(cls, shape: tuple, keys: list, ranges: dict, bins: int) -> _Layout:
         index = {key: i for i, key in enumerate(keys)}
         sizes = [size for _, _, size in shape]
         owner = np.repeat([index[key] for key, _, _ in shape], sizes)

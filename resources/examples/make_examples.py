@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from app.network.inputs import InputSpec
-from app.project.project_file import Project, parse_project, save_project
 from app.network.spec import container, layer
+from app.project.project_file import Project, parse_project, save_project
 
 HERE = Path(__file__).resolve().parent
 

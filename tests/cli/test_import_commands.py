@@ -8,9 +8,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from app.network.usermodel import load_user_model
 from app.project.project_file import load_project
 from app.training.prepare import make_model
-from app.network.usermodel import load_user_model
 from tests.cli.conftest import EXAMPLES
 
 NETWORK = """

@@ -10,7 +10,6 @@ from safetensors.torch import load_file
 
 from app.project.project_file import load_project
 from app.training.prepare import make_model
-
 from tests.cli.conftest import EXAMPLES, ROOT
 
 SPIRALS = EXAMPLES / "spirals.nnproj"

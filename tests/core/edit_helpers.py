@@ -6,9 +6,9 @@ import types
 
 import pytest
 
-from app.project.document import Document
 from app.errors import EditError
 from app.network.spec import Node, container, layer
+from app.project.document import Document
 
 
 def seed() -> Node:

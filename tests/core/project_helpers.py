@@ -8,8 +8,8 @@ import pytest
 
 from app.errors import NNStudioError
 from app.network.inputs import InputSpec
-from app.project.project_file import Project, load_project, parse_project
 from app.network.spec import container, layer
+from app.project.project_file import Project, load_project, parse_project
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.nnproj"))

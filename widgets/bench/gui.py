@@ -8,7 +8,8 @@ worker thread as the window's run is (the GUI thread keeps torch to one thread; 
 widgets.threads). ``ROUNDS`` window runs alternate with headless ones (one more, first);
 ``train_ratio`` is the median window samples/s over the median headless one: single runs on
 this shared machine vary by about 10%. Stalls are pooled over the window runs; ``refresh_hz``
-(the median run's) is how often the window drew new training data. The example trains for ``EPOCHS`` (about 5 s here): its own single epoch lasts well under a second,
+(the median run's) is how often the window drew new training data. The example trains for
+``EPOCHS`` (about 5 s here): its own single epoch lasts well under a second,
 too short for a steady state or a p99 of the timer's ticks to mean anything.
 """
 
@@ -54,8 +55,8 @@ def _engine_alone(project) -> float:
     worker_threads()
     from app.training.engine import Engine
     from app.training.events import Finished
-    from app.training.probes import ProbeSet
     from app.training.prepare import prepare
+    from app.training.probes import ProbeSet
 
     setup = prepare(project)
     probes = ProbeSet(setup.core, project.probes["modules"], every=project.probes["every"])

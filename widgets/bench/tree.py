@@ -25,8 +25,8 @@ def _open(layers: int) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from app.network.inputs import InputSpec
-    from app.project.project_file import Project
     from app.network.spec import container, layer
+    from app.project.project_file import Project
     from widgets.inspect.parameters_panel import ParametersPanel
     from widgets.session import Session
 

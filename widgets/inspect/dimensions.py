@@ -8,7 +8,7 @@ weight is ``[6, 3, 5, 5]`` and a Linear weight ``[out_features, in_features]``.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 

@@ -17,9 +17,9 @@ from PySide6.QtGui import QColor
 from torch import nn
 
 from app.errors import NNStudioError
+from app.project.section_commands import SetSection
 from app.setup.initializers import parse_init
 from app.setup.optim import assign_groups, hyperparameters
-from app.project.section_commands import SetSection
 from app.setup.selectors import named_parameters_with_owner, parse_selector
 from app.training.prepare import optimizer_config
 from widgets.inspect.dimensions import dimension_tooltip

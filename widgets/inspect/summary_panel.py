@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.network.analysis import Analysis, LayerRow
 from app.errors import NNStudioError
+from app.network.analysis import Analysis, LayerRow
 from app.network.inputs import DTYPES, parse_shape_text
 from app.network.report import format_shape
 from app.project.section_commands import SetSection

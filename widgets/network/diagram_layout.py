@@ -12,8 +12,8 @@ sequence line up on one axis and every edge between them is a straight vertical 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from app.network.catalog import layer_type
 from app.network.spec import Node

@@ -103,7 +103,7 @@ class LayerPalette(QWidget):
 
     def filter(self, text: str) -> None:
         needle = text.strip().lower()
-        for family, header in self._families.items():
+        for header in self._families.values():
             shown = 0
             for i in range(header.childCount()):
                 item = header.child(i)

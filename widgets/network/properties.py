@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import NNStudioError
+from app.network.addresses import address_of_path, node_at, path_of_address
 from app.network.argtypes import COUNT_LIMITS, INT_LIMIT, POSITIVE_INTS, ArgType, check_value
 from app.network.catalog import ArgInfo, layer_type
 from app.project.network_commands import RenameNode, SetArgument
-from app.errors import NNStudioError
-from app.network.addresses import address_of_path, node_at, path_of_address
 
 ERROR_STYLE = "color: #c62828;"
 FIELD_ERROR_STYLE = "QLineEdit { border: 1px solid #c62828; background: #ffebee; }"

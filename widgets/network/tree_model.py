@@ -14,12 +14,12 @@ from PySide6.QtCore import QAbstractItemModel, QByteArray, QMimeData, QModelInde
 from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
+from app.errors import NNStudioError
+from app.network.addresses import Address, address_of_path, node_at, path_of_address
 from app.network.catalog import layer_type
+from app.network.spec import Node
 from app.project.network_commands import AddNode, MoveNode, RenameNode
 from app.project.section_commands import SetSection
-from app.network.addresses import Address, address_of_path, node_at, path_of_address
-from app.errors import NNStudioError
-from app.network.spec import Node
 from widgets.network.new_layer import LAYER_MIME, default_node, family_icon, incoming_shape
 
 NODE_MIME = "application/x-nnstudio-node"  # a node's JSON, from Copy

@@ -12,14 +12,14 @@ from PySide6.QtCore import QByteArray, QItemSelectionModel, QMimeData, QModelInd
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QInputDialog, QMenu, QTreeView, QWidget
 
-from app.network.catalog import catalog, layer_type
-from app.project.network_commands import AddNode, DuplicateNode, RemoveNode, WrapInContainer, free_name
-from app.project.document import Address
 from app.errors import NNStudioError
-from app.network.spec import Node
 from app.network.addresses import node_at
-from widgets.network.tree_model import COLUMNS, NODE_MIME, NetworkModel
+from app.network.catalog import catalog, layer_type
+from app.network.spec import Node
+from app.project.document import Address
+from app.project.network_commands import AddNode, DuplicateNode, RemoveNode, WrapInContainer, free_name
 from widgets.network.new_layer import add_layer
+from widgets.network.tree_model import COLUMNS, NODE_MIME, NetworkModel
 
 COMMON_LAYERS = (
     "Linear",

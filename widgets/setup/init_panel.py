@@ -13,9 +13,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
-    QHeaderView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 )
 from torch import nn
 
-from app.network.build import build
 from app.errors import NNStudioError
-from app.setup.initializers import SCHEMES, apply_init, parse_init
+from app.network.build import build
 from app.project.section_commands import SetSection
+from app.setup.initializers import SCHEMES, apply_init, parse_init
 from app.setup.selectors import named_parameters_with_owner
 from app.training.prepare import make_model
 from widgets.setup.optimizer_panel import error_label, format_args, parse_args, selector_json, selector_text, show_error

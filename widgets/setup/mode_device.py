@@ -7,7 +7,7 @@ a machine without a GPU can still show, and test, what a two-GPU machine would.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
-from app.setup import devices as device_module
-from app.setup.devices import DeviceInfo, Placement
 from app.errors import NNStudioError
 from app.project.section_commands import SetSection
+from app.setup import devices as device_module
+from app.setup.devices import DeviceInfo, Placement
 from widgets.setup.optimizer_panel import error_label, show_error
 
 OVERRIDE_CHOICES = (("Inherit", None), ("Train", True), ("Eval", False))

@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.network.build import build
 from app.errors import NNStudioError
+from app.network.build import build
+from app.project.section_commands import SetSection
 from app.setup.optim import OPTIMIZERS, build_optimizer, hyperparameters
 from app.setup.schedulers import ARGUMENTS
-from app.project.section_commands import SetSection
 from app.training.prepare import apply_freeze, optimizer_config
 
 GROUP_COLUMNS = ("lr", "momentum", "weight_decay")

@@ -16,8 +16,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.training.boundary import BoundaryGrid, BoundaryImage
 from app.data.loading import Data
+from app.training.boundary import BoundaryGrid, BoundaryImage
 
 # Class 0 orange and class 1 blue as in TensorFlow Playground, then Tableau's colours.
 BASE_COLORS: tuple[tuple[int, int, int], ...] = (

@@ -11,13 +11,14 @@ Save writes them.
 from __future__ import annotations
 
 import copy
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.errors import NNStudioError
+from app.setup.modes import parse_mode
 from app.training.evaluate import evaluate_project
 from app.training.events import Failed, Started, Step
 from app.training.live_run import LiveRun
-from app.setup.modes import parse_mode
 from app.training.prepare import prepare
 from widgets.threads import FunctionThread
 

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.network.catalog import FAMILIES
 from app.data.datasets import ARGUMENTS, USER_FILES, Arg, dataset_names
 from app.errors import NNStudioError
+from app.network.catalog import FAMILIES
 from app.project.section_commands import SetSection
 
 DEFAULT_TRAINING = {

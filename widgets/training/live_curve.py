@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.ScatterPlotItem import drawSymbol
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QTransform
-from pyqtgraph.graphicsItems.ScatterPlotItem import drawSymbol
 
 POINTS_PER_COLUMN = 2  # beyond this many points per pixel column, a redraw downsamples
 FEW = 64  # up to this many points are drawn as polylines; more as one path built by numpy

@@ -10,12 +10,12 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
-    QLineEdit,
-    QSizePolicy,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -23,16 +23,16 @@ from PySide6.QtWidgets import (
 
 from app.data.loading import load_data
 from app.errors import NNStudioError
-from app.training.events import Failed, Finished, Started, Step, Stopped
-from app.training.live_run import BoundaryUpdate
 from app.setup.optim import assign_groups
 from app.setup.schedulers import parse_scheduler
-from app.training.prepare import optimizer_config
 from app.setup.training_section import parse_training
-from widgets.training.boundary_view import BoundaryView
-from widgets.training.data_preview import DataPreview
+from app.training.events import Failed, Finished, Started, Step, Stopped
+from app.training.live_run import BoundaryUpdate
+from app.training.prepare import optimizer_config
 from widgets.threads import FunctionThread
+from widgets.training.boundary_view import BoundaryView
 from widgets.training.controller import TrainingController
+from widgets.training.data_preview import DataPreview
 from widgets.training.form import TrainingForm
 
 PREVIEW_DELAY_MS = 250

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QSplitter, QWidget
 from app.network.catalog import type_name_of
 from app.training.events import Epoch, ProbeSnapshot, Started, Step
 from widgets.training.activations_panel import ActivationsPanel
-from widgets.training.live_plots import LivePlots
 from widgets.training.controller import TrainingController
+from widgets.training.live_plots import LivePlots
 from widgets.training.panel import TrainingPanel
 
 

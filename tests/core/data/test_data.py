@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from app.data.loading import Batches, load_data
 from app.data.datasets import MARKER_TOKEN, SHAPE_NAMES, dataset_arguments, dataset_names, generate, parse_dataset
+from app.data.loading import Batches, load_data
 from app.errors import NNStudioError
 
 # name -> (sample shape, x dtype, task, classes, y shape per sample)

@@ -10,7 +10,6 @@ import pytest
 import torch
 from torch import nn
 
-from app.network.build import build
 from app.interop.python_import import (
     UnrepresentableError,
     find_unrepresentable,
@@ -18,10 +17,11 @@ from app.interop.python_import import (
     import_project,
     project_from_module,
 )
+from app.network.build import build
 from app.network.inputs import InputSpec
+from app.network.usermodel import load_user_model
 from app.project.project_file import load_project
 from app.training.prepare import make_model
-from app.network.usermodel import load_user_model
 
 NETWORK = """
 from collections import OrderedDict

@@ -13,16 +13,16 @@ import pytest
 import torch
 
 from app.data import synthetic
-from app.data.loading import load_data
 from app.data.datasets import parse_dataset
-from app.training.engine import Engine
+from app.data.loading import load_data
 from app.errors import NNStudioError
 from app.interop.script import generate_script
 from app.interop.script_datasets import generator_source
-from app.setup.optim import build_optimizer
 from app.project.project_file import load_project, parse_project
-from app.training.prepare import make_model, optimizer_config, prepare
+from app.setup.optim import build_optimizer
 from app.setup.training_section import parse_training
+from app.training.engine import Engine
+from app.training.prepare import make_model, optimizer_config, prepare
 from tests.core.export_helpers import import_script, mixed_project, same_tensors
 from tests.core.project_helpers import EXAMPLES
 

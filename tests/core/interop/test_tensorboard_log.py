@@ -7,18 +7,18 @@ import sys
 import numpy as np
 import pytest
 
-from app.training.engine import Engine
 from app.errors import NNStudioError
-from app.training.events import Epoch, Finished, ProbeSnapshot, Started, Step
-from app.training.probes import ProbeSet, ProbeStats
-from app.project.project_file import parse_project
 from app.interop.tensorboard_log import INSTALL_HINT, TensorBoardLog
+from app.project.project_file import parse_project
+from app.training.engine import Engine
+from app.training.events import Epoch, Finished, ProbeSnapshot, Started, Step
 from app.training.prepare import prepare
+from app.training.probes import ProbeSet, ProbeStats
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
 
-def read(log_dir) -> "event_accumulator.EventAccumulator":
+def read(log_dir) -> event_accumulator.EventAccumulator:
     accumulator = event_accumulator.EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "histograms": 0})
     accumulator.Reload()
     return accumulator

@@ -11,8 +11,6 @@ from safetensors.torch import save_file
 from torch import nn
 
 from app.errors import NNStudioError
-from app.project.project_file import load_project, save_project
-from app.training.prepare import make_model
 from app.interop.weights_import import (
     ShapeMismatch,
     WeightsError,
@@ -20,6 +18,8 @@ from app.interop.weights_import import (
     load_weights_into,
     set_project_weights,
 )
+from app.project.project_file import load_project, save_project
+from app.training.prepare import make_model
 from tests.core.project_helpers import small_project
 
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from app.network.analysis import LayerRow, analyse, analyse_spec, shape_of
 from app.cli.bench_analysis import bench_analysis, measure
-from app.network.build import build
 from app.errors import ShapeError
+from app.network.analysis import LayerRow, analyse, analyse_spec, shape_of
+from app.network.build import build
 from app.network.inputs import InputSpec
 from app.network.spec import container, layer
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from app.network.build import build
 from app.errors import SpecError
+from app.network.build import build
 from app.network.recover import spec_from_module
 from app.network.spec import Node, container, layer
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.network.spec import Node, container, layer, validate
 from app.project.network_commands import (
     AddNode,
     DuplicateNode,
@@ -13,7 +14,6 @@ from app.project.network_commands import (
     SetArgument,
     WrapInContainer,
 )
-from app.network.spec import Node, container, layer, validate
 from tests.core.edit_helpers import assert_refused, make_document, run_round_trip
 
 # --- each command ---------------------------------------------------------------------

@@ -19,7 +19,6 @@ from app.project.project_file import (
 )
 from tests.core.project_helpers import EXAMPLES, document, error_for, error_for_bytes, small_project
 
-
 # Round trips ------------------------------------------------------------------------------
 
 

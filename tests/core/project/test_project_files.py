@@ -9,8 +9,8 @@ import os
 import pytest
 import torch
 
-from app.network.build import build
 from app.errors import ProjectError
+from app.network.build import build
 from app.project.project_file import (
     load_project,
     load_weights,
@@ -18,7 +18,6 @@ from app.project.project_file import (
     save_project,
 )
 from tests.core.project_helpers import EXAMPLE_FILES, EXAMPLES, small_project
-
 
 # Weights -----------------------------------------------------------------------------------
 

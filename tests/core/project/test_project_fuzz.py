@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.network.catalog import catalog
 from app.errors import NNStudioError
+from app.network.catalog import catalog
 from app.project.project_file import load_project
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "resources" / "examples").glob("*.nnproj"))

@@ -1,8 +1,8 @@
 import pytest
 
-from app.project.network_commands import RenameNode
-from app.project.document import Document
 from app.errors import EditError
+from app.project.document import Document
+from app.project.network_commands import RenameNode
 from app.project.project_file import load_project
 from app.project.section_commands import SetSection
 from tests.cli.conftest import EXAMPLES

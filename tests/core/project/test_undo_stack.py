@@ -6,7 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.errors import EditError, NNStudioError
 from app.network.build import build
+from app.network.spec import Node, container, layer, validate
+from app.project.document import Changed, Document
 from app.project.network_commands import (
     AddNode,
     DuplicateNode,
@@ -16,10 +19,8 @@ from app.project.network_commands import (
     SetArgument,
     WrapInContainer,
 )
-from app.project.document import Changed, Document
-from app.errors import EditError, NNStudioError
-from app.network.spec import Node, container, layer, validate
 from tests.core.edit_helpers import assert_state, make_document, snapshot
+
 # --- the stack, the saved marker and events ---------------------------------------------
 
 

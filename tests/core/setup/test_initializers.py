@@ -116,7 +116,8 @@ from torch import nn
 from app.setup.initializers import apply_init, parse_init
 torch.manual_seed(7)
 model = nn.Sequential(nn.Linear(50, 40), nn.Conv2d(3, 4, 3))
-apply_init(model, parse_init({"seed": 7, "rules": [{"select": "0.weight", "scheme": "trunc_normal", "args": {"std": 0.02}}]}))
+rule = {"select": "0.weight", "scheme": "trunc_normal", "args": {"std": 0.02}}
+apply_init(model, parse_init({"seed": 7, "rules": [rule]}))
 print(hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parameters())).hexdigest())
 """
 

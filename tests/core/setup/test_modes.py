@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.network.build import build
-from app.training.engine import Engine
 from app.errors import NNStudioError
-from app.training.events import Finished
-from app.setup.modes import apply_mode, parse_mode, pinned_modes
-from app.project.project_file import parse_project
+from app.network.build import build
 from app.network.spec import Node
+from app.project.project_file import parse_project
+from app.setup.modes import apply_mode, parse_mode, pinned_modes
+from app.training.engine import Engine
+from app.training.events import Finished
 from app.training.prepare import make_model, prepare
 
 

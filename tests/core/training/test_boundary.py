@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from app.training.boundary import BoundaryGrid, BoundaryImage
 from app.data.loading import Data, load_data
 from app.errors import NNStudioError
 from app.setup.modes import apply_mode
+from app.training.boundary import BoundaryGrid, BoundaryImage
 
 
 def points_data(x: torch.Tensor, y: torch.Tensor, task: str = "classification") -> Data:

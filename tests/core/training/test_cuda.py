@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch import nn
 
+from app.project.project_file import load_project
 from app.setup.devices import discover
+from app.setup.optim import grad_norms
 from app.training.engine import Engine
 from app.training.evaluate import accuracy
 from app.training.events import Finished, Step
-from app.setup.optim import grad_norms
-from app.training.probes import ProbeSet
-from app.project.project_file import load_project
 from app.training.prepare import prepare
+from app.training.probes import ProbeSet
 from tests.cli.conftest import EXAMPLES
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

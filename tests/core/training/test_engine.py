@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.training.checkpoint import load_checkpoint
 from app.data.loading import Batches, Data
+from app.project.project_file import parse_project
+from app.training.checkpoint import load_checkpoint
 from app.training.engine import Engine
 from app.training.events import Checkpoint, Epoch, Failed, Finished, Started, Step
-from app.project.project_file import parse_project
 from app.training.prepare import prepare
 from tests.core.engine_helpers import run_until_step
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from app.project.project_file import load_project
 from app.training.evaluate import evaluate
 from app.training.events import Epoch, Finished, ProbeSnapshot, Started, Step, Stopped
 from app.training.live_run import BoundaryUpdate, EventChannel, LiveRun
-from app.project.project_file import load_project
 from app.training.prepare import prepare
 from tests.cli.conftest import EXAMPLES
 

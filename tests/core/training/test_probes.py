@@ -3,17 +3,16 @@ that are those of the activations themselves."""
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from torch import nn
 
 from app.data.loading import Data
+from app.project.project_file import parse_project
 from app.training.engine import Engine
 from app.training.events import Failed, Finished, ProbeSnapshot, Step, Stopped
-from app.training.probes import ProbeSet
-from app.project.project_file import parse_project
 from app.training.prepare import prepare
+from app.training.probes import ProbeSet
 from tests.core.engine_helpers import run_until_step
 
 BATCH = 32

@@ -3,11 +3,11 @@
 from PySide6.QtCore import QModelIndex, Qt
 
 from app.network.inputs import InputSpec
-from app.project.project_file import Project
 from app.network.spec import container, layer
-from widgets.session import Session
+from app.project.project_file import Project
 from widgets.inspect.parameters_model import COLUMNS, GRAD, GROUP, INIT, LR, MEAN, SHAPE, ParametersModel
 from widgets.inspect.parameters_panel import ParametersPanel
+from widgets.session import Session
 
 
 def _panel(qtbot, session):

@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 
+from app.network.spec import container, layer
 from app.project.network_commands import SetArgument
 from app.project.project_file import load_project
-from app.network.spec import container, layer
 from tests.cli.conftest import EXAMPLES
 from widgets.network.diagram import FAMILY_COLOURS, BoxItem, DiagramView
 from widgets.network.diagram_layout import layout, shape_text
@@ -223,8 +223,8 @@ def test_five_hundred_layers_lay_out_and_draw_quickly(qtbot, session, tmp_path):
     for _ in range(250):
         children += [layer("Linear", in_features=8, out_features=8), layer("ReLU")]
     big = container("Sequential", container("Sequential", *children, name="body"))
-    from app.project.project_file import Project
     from app.network.inputs import InputSpec
+    from app.project.project_file import Project
 
     session.replace(Project(big, [InputSpec([2, 8])], name="big"), None)
     start = time.perf_counter()

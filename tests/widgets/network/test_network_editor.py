@@ -10,10 +10,10 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 from app.network.build import build
 from app.project.network_commands import MoveNode
 from widgets.network.new_layer import LAYER_MIME
-from widgets.network.tree_model import ADDRESS_MIME, NAME, NetworkModel
-from widgets.network.tree_view import NetworkView
 from widgets.network.palette import LayerPalette
 from widgets.network.properties import PropertiesPanel
+from widgets.network.tree_model import ADDRESS_MIME, NAME, NetworkModel
+from widgets.network.tree_view import NetworkView
 
 SEED = """Sequential(
   (0): Linear(in_features=3, out_features=4, bias=True)
@@ -293,8 +293,8 @@ def test_a_module_kept_in_eval_from_the_tree_survives_model_train(qtbot, cnn_ses
 def test_a_constructor_refusal_marks_its_own_row(qtbot, session):
     from PySide6.QtCore import Qt
 
-    from app.project.network_commands import AddNode
     from app.network.spec import layer
+    from app.project.network_commands import AddNode
     from widgets.network.tree_view import NetworkView
 
     view = NetworkView(session)

@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
 
 from app.network.argtypes import check_value
 from app.network.catalog import layer_type
-from app.project.network_commands import AddNode
 from app.network.spec import layer
+from app.project.network_commands import AddNode
 from widgets.network.properties import PropertiesPanel, parse_value
 
 

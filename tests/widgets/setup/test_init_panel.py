@@ -5,8 +5,8 @@ import math
 import torch
 from PySide6.QtCore import Qt
 
-from widgets.setup.init_panel import InitPanel
 from tests.widgets.keyboard import type_into
+from widgets.setup.init_panel import InitPanel
 
 
 def _panel(qtbot, session):

@@ -4,8 +4,8 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from app.setup.devices import DeviceInfo
 from app.errors import EditError
+from app.setup.devices import DeviceInfo
 from widgets.setup.mode_device import DevicePicker, ModeOverridesEditor, ModeToggle
 
 TWO_GPUS = [

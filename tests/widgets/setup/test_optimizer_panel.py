@@ -4,8 +4,8 @@ import torch
 from PySide6.QtCore import Qt
 
 from app.training.prepare import make_model
-from widgets.setup.optimizer_panel import OptimizerPanel, parse_args, selector_json, selector_text
 from tests.widgets.keyboard import type_into
+from widgets.setup.optimizer_panel import OptimizerPanel, parse_args, selector_json, selector_text
 
 
 def _panel(qtbot, session):

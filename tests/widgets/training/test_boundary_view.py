@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from app.training.boundary import BoundaryGrid, BoundaryImage
 from app.data.loading import load_data
+from app.training.boundary import BoundaryGrid, BoundaryImage
 from widgets.training.boundary_view import MAX_TINT, BoundaryView, boundary_rgb, class_color
 
 

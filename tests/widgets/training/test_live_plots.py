@@ -330,7 +330,7 @@ def test_a_growing_run_adds_points_to_its_curves_without_drawing_them_whole_agai
         plots.add_steps([step(n, 2.0 / n**0.5, lrs=(0.01,))])
         if n % 20 == 0:
             plots.refresh()
-            qtbot.waitUntil(lambda: loss._drawn == n)  # each refresh's points reach the screen
+            qtbot.waitUntil(lambda n=n: loss._drawn == n)  # each refresh's points reach the screen
     assert loss.redraws <= 8  # 100 refreshes: the few whole drawings are the view's few moves
 
 

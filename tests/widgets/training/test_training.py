@@ -9,11 +9,11 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
+from app.network.spec import layer
 from app.project.network_commands import AddNode
-from app.training.events import Finished, Stopped
 from app.project.project_file import load_project
 from app.project.section_commands import SetSection
-from app.network.spec import layer
+from app.training.events import Finished, Stopped
 from tests.cli.conftest import EXAMPLES
 from widgets.main_window import MainWindow
 from widgets.network.tree_model import PROBE
