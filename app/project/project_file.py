@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +19,24 @@ from torch import Tensor
 
 from app.errors import NNStudioError, ProjectError, SpecError
 from app.network.build import build
-from app.network.inputs import InputSpec, check_dtype, check_shape
+from app.network.inputs import InputSpec
 from app.network.spec import Node
 from app.project import weights as weight_files
 from app.project.jsondoc import decode_json, encode_json
 from app.project.migrations import FORMAT, VERSION, migrate
+from app.project.values import (
+    check_device,
+    check_freeze,
+    check_inputs,
+    check_probes,
+    check_section,
+    check_text,
+    check_weights_name,
+)
 from app.setup.initializers import parse_init
 from app.setup.modes import parse_mode
 from app.setup.optim import parse_optimizer
 from app.setup.schedulers import parse_scheduler
-from app.setup.selectors import parse_selector
 from app.setup.training_section import parse_training
 
 __all__ = [
@@ -62,12 +69,9 @@ KEYS = (
     "network",
 )
 REQUIRED = ("format", "version", "inputs", "network")
-MAX_INPUTS = 16
-MAX_PROBE_EVERY = 1_000_000
 # Roughly the number of modules building the network creates (a 1024-layer TransformerEncoder
 # is 1024 copies of its layer): bounded so that a file cannot make loading take minutes.
 MAX_BUILD_COST = 12_000
-DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d{1,3})?|dp:\d{1,3}(,\d{1,3})*")
 
 
 def _default_init() -> dict:
@@ -138,18 +142,18 @@ def parse_project(data: object) -> Project:
     try:
         project = Project(
             network=parse_network(data["network"]),
-            inputs=_inputs(data["inputs"]),
-            name=_text(data.get("name", "untitled"), "name"),
-            description=_text(data.get("description", ""), "description"),
-            optimizer=_section(data.get("optimizer"), parse_optimizer, "optimizer"),
-            scheduler=_section(data.get("scheduler"), parse_scheduler, "scheduler"),
+            inputs=check_inputs(data["inputs"]),
+            name=check_text(data.get("name", "untitled"), "name"),
+            description=check_text(data.get("description", ""), "description"),
+            optimizer=check_section(data.get("optimizer"), parse_optimizer, "optimizer"),
+            scheduler=check_section(data.get("scheduler"), parse_scheduler, "scheduler"),
             init=parse_init(data.get("init", _default_init())).to_json(),
-            freeze=_freeze(data.get("freeze", [])),
-            device=_device(data.get("device", "cpu")),
+            freeze=check_freeze(data.get("freeze", [])),
+            device=check_device(data.get("device", "cpu")),
             mode=parse_mode(data.get("mode", _default_mode())),
-            training=_section(data.get("training"), parse_training, "training"),
-            probes=_probes(data.get("probes", _default_probes())),
-            weights=_weights_name(data.get("weights"), "weights"),
+            training=check_section(data.get("training"), parse_training, "training"),
+            probes=check_probes(data.get("probes", _default_probes())),
+            weights=check_weights_name(data.get("weights"), "weights"),
         )
     except (ProjectError, SpecError):
         raise
@@ -159,17 +163,17 @@ def parse_project(data: object) -> Project:
 
 
 SECTION_PARSERS = {
-    "name": lambda v: _text(v, "name"),
-    "description": lambda v: _text(v, "description"),
-    "inputs": lambda v: _inputs(v),
-    "optimizer": lambda v: _section(v, parse_optimizer, "optimizer"),
-    "scheduler": lambda v: _section(v, parse_scheduler, "scheduler"),
+    "name": lambda v: check_text(v, "name"),
+    "description": lambda v: check_text(v, "description"),
+    "inputs": lambda v: check_inputs(v),
+    "optimizer": lambda v: check_section(v, parse_optimizer, "optimizer"),
+    "scheduler": lambda v: check_section(v, parse_scheduler, "scheduler"),
     "init": lambda v: parse_init(v).to_json(),
-    "freeze": lambda v: _freeze(v),
-    "device": lambda v: _device(v),
+    "freeze": lambda v: check_freeze(v),
+    "device": lambda v: check_device(v),
     "mode": lambda v: parse_mode(v),
-    "training": lambda v: _section(v, parse_training, "training"),
-    "probes": lambda v: _probes(v),
+    "training": lambda v: check_section(v, parse_training, "training"),
+    "probes": lambda v: check_probes(v),
 }
 
 
@@ -291,123 +295,8 @@ def load_weights(project: Project) -> dict[str, Tensor] | None:
     """The tensors in the project's weights file (beside the project file), or None if it has none."""
     if project.weights is None:
         return None
-    _weights_name(project.weights, "weights")
-    if project.path is None:
+    check_weights_name(project.weights, "weights")
+    path = project.weights_path()
+    if path is None:
         raise ProjectError("the project has not been saved, so its weights file has no folder", "weights")
-    return weight_files.load(project.weights_path(), "weights")
-
-
-# Sections ---------------------------------------------------------------------------------
-
-
-def _inputs(value: Any) -> list[InputSpec]:
-    if not isinstance(value, list) or not value:
-        raise ProjectError(f"must be a non-empty list of inputs, got {_kind(value)}", "inputs")
-    if len(value) > MAX_INPUTS:
-        raise ProjectError(f"must hold at most {MAX_INPUTS} inputs, got {len(value)}", "inputs")
-    specs = []
-    for i, item in enumerate(value):
-        where = f"inputs[{i}]"
-        _keys(item, where, ("shape", "dtype"), required=("shape",))
-        try:
-            shape = check_shape(item["shape"], f"{where}.shape")
-            dtype = check_dtype(_dtype_text(item.get("dtype", "float32"), f"{where}.dtype"), f"{where}.dtype")
-        except NNStudioError as error:
-            raise ProjectError(error.message, error.where) from None
-        specs.append(InputSpec(shape, dtype))
-    return specs
-
-
-def _dtype_text(value: Any, where: str) -> str:
-    # check_dtype looks the value up in a dict, which a list or an object cannot be
-    if not isinstance(value, str):
-        raise ProjectError(f'must be a dtype name such as "float32", got {_kind(value)}', where)
-    return value
-
-
-def _probes(value: Any) -> dict:
-    _keys(value, "probes", ("modules", "every"))
-    modules = _strings(value.get("modules", []), "probes.modules")
-    every = value.get("every", 10)
-    if not _is_int(every) or not 1 <= every <= MAX_PROBE_EVERY:
-        raise ProjectError(f"must be an integer from 1 to {MAX_PROBE_EVERY}, got {_show(every)}", "probes.every")
-    return {"modules": modules, "every": every}
-
-
-def _device(value: Any) -> str:
-    if not isinstance(value, str) or not DEVICE_PATTERN.fullmatch(value):
-        raise ProjectError(f'must be "cpu", "cuda:N" or "dp:N,M,...", got {_show(value)}', "device")
-    return value
-
-
-def _weights_name(value: Any, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ProjectError(f"must be a file name or null, got {_kind(value)}", where)
-    if (
-        not value
-        or value in (".", "..")
-        or "/" in value
-        or "\\" in value
-        or "\0" in value
-        or ":" in value
-        or value != value.strip()
-        or len(value) > 255
-    ):
-        raise ProjectError(
-            f"must be the plain name of a file beside the project (no folders), got {_show(value)}", where
-        )
-    return value
-
-
-def _section(value: Any, parse, where: str) -> dict | None:
-    """A later section, validated by its own parser and kept in its canonical JSON form."""
-    return None if value is None else parse(value, where).to_json()
-
-
-def _freeze(value: Any) -> list:
-    if not isinstance(value, list):
-        raise ProjectError(f"must be a list of selectors, got {_kind(value)}", "freeze")
-    return [parse_selector(item, f"freeze[{i}]").to_json() for i, item in enumerate(value)]
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise ProjectError(f"must be a string, got {_kind(value)}", where)
-    return value
-
-
-def _strings(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list):
-        raise ProjectError(f"must be a list of strings, got {_kind(value)}", where)
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise ProjectError(f"must be a string, got {_kind(item)}", f"{where}[{i}]")
-    return list(value)
-
-
-def _keys(value: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> None:
-    if not isinstance(value, dict):
-        raise ProjectError(f"must be an object, got {_kind(value)}", where)
-    for key in value:
-        if key not in allowed:
-            raise ProjectError(f"unknown key (expected {', '.join(allowed)})", f"{where}.{key}"[:120])
-    for key in required:
-        if key not in value:
-            raise ProjectError("missing", f"{where}.{key}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _show(value: Any) -> str:
-    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
-    )
+    return weight_files.load(path, "weights")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import torch
+
+from app.interop.script import generate_script
 
 
 def lin(name: str | None = None, inputs: int = 8, outputs: int = 8) -> dict:
@@ -113,3 +116,29 @@ def same_tensors(first: dict, second: dict) -> bool:
     return first.keys() == second.keys() and all(
         first[k].dtype == second[k].dtype and torch.equal(first[k], second[k]) for k in first
     )
+
+
+def write_script(project, tmp_path: Path, name: str = "model") -> Path:
+    """The project's exported script, written to ``tmp_path/name.py``."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(generate_script(project, path.name))
+    return path
+
+
+def imports_by_scope(text: str) -> dict[str, set[str]]:
+    """The modules imported at the module level ("") and inside each function (by its name)."""
+    scopes: dict[str, set[str]] = {}
+
+    def visit(node: ast.AST, scope: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+                continue
+            if isinstance(child, ast.Import):
+                scopes.setdefault(scope, set()).update(alias.name.split(".")[0] for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                scopes.setdefault(scope, set()).add((child.module or "").split(".")[0])
+            visit(child, scope)
+
+    visit(ast.parse(text), "")
+    return scopes

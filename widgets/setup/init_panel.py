@@ -31,7 +31,7 @@ from app.project.section_commands import SetSection
 from app.setup.initializers import SCHEMES, apply_init, parse_init
 from app.setup.selectors import named_parameters_with_owner
 from app.training.prepare import make_model
-from widgets.setup.optimizer_panel import error_label, format_args, parse_args, selector_json, selector_text, show_error
+from widgets.setup.fields import error_label, format_args, parse_args, selector_json, selector_text, show_error
 
 BINS = 50
 COLUMNS = ("select", "scheme", "args")

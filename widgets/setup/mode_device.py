@@ -27,7 +27,7 @@ from app.errors import NNStudioError
 from app.project.section_commands import SetSection
 from app.setup import devices as device_module
 from app.setup.devices import DeviceInfo, Placement
-from widgets.setup.optimizer_panel import error_label, show_error
+from widgets.setup.fields import error_label, show_error
 
 OVERRIDE_CHOICES = (("Inherit", None), ("Train", True), ("Eval", False))
 

@@ -37,18 +37,8 @@ from widgets.training.live_curve import LiveCurve
 from widgets.training.plot_range import DataBounds, StickyRange, union
 
 FOREGROUND = "#333333"
-PALETTE = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#17becf",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-)  # one colour per param group, in group order
+# one colour per param group, in group order
+PALETTE = tuple("#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #17becf #8c564b #e377c2 #7f7f7f #bcbd22".split())
 STEP_COLOUR, TRAIN_COLOUR, VAL_COLOUR = "#9dbbd9", "#1f4e9c", "#e8710a"
 PLOTS = (  # key, y-axis label, objectName
     ("loss", "loss", "lossPlot"),

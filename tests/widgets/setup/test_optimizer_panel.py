@@ -5,7 +5,8 @@ from PySide6.QtCore import Qt
 
 from app.training.prepare import make_model
 from tests.widgets.keyboard import type_into
-from widgets.setup.optimizer_panel import OptimizerPanel, parse_args, selector_json, selector_text
+from widgets.setup.fields import parse_args, selector_json, selector_text
+from widgets.setup.optimizer_panel import OptimizerPanel
 
 
 def _panel(qtbot, session):
