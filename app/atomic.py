@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.errors import ProjectError
+
+Writer = Callable[[Path], object]  # writes a file's whole content to the path it is given; its result is unused
 
 
 class PendingFile:
@@ -25,7 +27,7 @@ class PendingFile:
         self.target = _real_target(Path(target))
         self.temp: Path | None = None
 
-    def prepare(self, write: Callable[[Path], None]) -> None:
+    def prepare(self, write: Writer) -> None:
         """Let ``write`` fill a temporary file beside the target, then flush it to disk."""
         folder = self.target.parent
         if self.target.is_dir():
@@ -70,7 +72,7 @@ def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:
     pending.commit()
 
 
-def write_all_atomic(files: list[tuple[str | os.PathLike, Callable[[Path], None]]]) -> None:
+def write_all_atomic(files: Sequence[tuple[str | os.PathLike, Writer]]) -> None:
     """Write every file to its temporary, then replace them in the order given.
 
     A failure while writing leaves every target untouched. Only a crash between two renames

@@ -61,8 +61,10 @@ def cnn_project(steps: int) -> tuple[Project, Data]:
     from app.data.loading import load_data
 
     project = load_project(EXAMPLES / "cnn.nnproj")
-    dataset = dict(project.training["dataset"], size=steps * BATCH)
-    project.training = dict(project.training, dataset=dataset, batch_size=BATCH, epochs=1, val_split=0.0)
+    training = project.training
+    assert training is not None  # the example trains
+    dataset = dict(training["dataset"], size=steps * BATCH)
+    project.training = dict(training, dataset=dataset, batch_size=BATCH, epochs=1, val_split=0.0)
     return project, load_data(dataset, 0.0)
 
 

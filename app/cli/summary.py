@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from torch import nn
 
@@ -16,6 +17,9 @@ from app.network.lint import lint
 from app.network.report import format_summary
 from app.setup.optim import build_optimizer
 from app.training.prepare import apply_freeze, optimizer_config
+
+if TYPE_CHECKING:
+    from app.project.project_file import Project
 
 
 def run_summary(args: argparse.Namespace) -> int:
@@ -49,7 +53,7 @@ def _optimizer(model: nn.Module, project):
     return build_optimizer(model, optimizer_config(project))
 
 
-def _model_and_inputs(args: argparse.Namespace) -> tuple[nn.Module, list[InputSpec] | None, object]:
+def _model_and_inputs(args: argparse.Namespace) -> tuple[nn.Module, list[InputSpec] | None, Project | None]:
     cli_inputs = inputs_from_cli(args.input_shape, args.input_dtype) or None
     if args.model and args.target:
         raise NNStudioError("give either a project file or --model, not both", "summary")

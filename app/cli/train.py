@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 from app.atomic import write_all_atomic
 from app.cli.progress import Progress
@@ -93,7 +94,7 @@ class _metrics_file:
     def __init__(self, out: Path, append: bool, main: bool) -> None:
         self.path = out / "metrics.jsonl" if main else None
         self.mode = "a" if append else "w"
-        self.file = None
+        self.file: IO[str] | None = None
 
     def __enter__(self):
         if self.path is not None:
@@ -129,7 +130,7 @@ class _stop_on_interrupt:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.previous = None
+        self.previous: Any = None  # the SIGINT handler to put back (a function, SIG_DFL or SIG_IGN)
 
     def __enter__(self):
         try:

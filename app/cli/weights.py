@@ -47,12 +47,15 @@ def run_weights(args: argparse.Namespace) -> int:
             _print_report(error.report.lines())
         raise
     _print_report(report.lines())
-    save_project(project, out, report.model.state_dict())
-    kept = len(report.model.state_dict()) - len(report.loaded)
+    model = report.model
+    assert model is not None  # set_project_weights returns the model it loaded
+    save_project(project, out, model.state_dict())
+    weights = project.weights  # named by the save, after the file it wrote
+    assert weights is not None
+    kept = len(model.state_dict()) - len(report.loaded)
     rest = f"; {kept} kept their current values" if kept else ""
     print(
-        f"loaded {len(report.loaded)} tensors from {args.load}{rest}; saved {out} "
-        f"with weights {out.parent / project.weights}"
+        f"loaded {len(report.loaded)} tensors from {args.load}{rest}; saved {out} with weights {out.parent / weights}"
     )
     return 0
 

@@ -166,12 +166,18 @@ def parse_dataset(data: object, where: str = "training.dataset") -> dict:
 
 def _check(arg: Arg, value: object, where: str) -> object:
     if arg.kind == "int":
+        assert arg.low is not None and arg.high is not None  # every int Arg has its range
         if not isinstance(value, int) or isinstance(value, bool) or not arg.low <= value <= arg.high:
             raise NNStudioError(f"must be an integer from {arg.low} to {arg.high}, got {value!r}", where)
         return value
     if arg.kind == "float":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or not arg.low <= value <= arg.high:
+        assert arg.low is not None and arg.high is not None  # every float Arg has its range
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or not arg.low <= value <= arg.high
+        ):
             raise NNStudioError(f"must be a number from {arg.low} to {arg.high}, got {value!r}", where)
         return float(value)
     if arg.kind == "choice":

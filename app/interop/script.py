@@ -165,9 +165,13 @@ def _init_lines(meta: nn.Module, project: Project) -> list[str]:
     used: set[int] = set()
     for name, parameter, owner in named_parameters_with_owner(meta):
         index = next((i for i, rule in enumerate(config.rules) if rule.selector.matches(name, owner)), None)
-        if index is None or SCHEMES[config.rules[index].scheme].function is None:
+        if index is None:
             continue
-        rule, scheme = config.rules[index], SCHEMES[config.rules[index].scheme]
+        rule = config.rules[index]
+        scheme = SCHEMES[rule.scheme]
+        function = scheme.function
+        if function is None:  # "default": the layer's own reset_parameters, nothing to write
+            continue
         if not scheme.min_dims <= parameter.dim() <= scheme.max_dims:
             raise NNStudioError(
                 f"{rule.scheme} needs a parameter with {scheme.needs}; {name} has shape {tuple(parameter.shape)}",
@@ -176,7 +180,7 @@ def _init_lines(meta: nn.Module, project: Project) -> list[str]:
         used.add(index)
         args = "".join(f", {key}={value!r}" for key, value in {**scheme.defaults, **rule.args}.items())
         rule_note = f"  # rule {index}" if len(config.rules) > 1 else ""
-        calls.append(f"{INDENT}nn.init.{scheme.function.__name__}(model.get_parameter({name!r}){args}){rule_note}")
+        calls.append(f"{INDENT}nn.init.{function.__name__}(model.get_parameter({name!r}){args}){rule_note}")
     if not calls:
         return []
     rules = [

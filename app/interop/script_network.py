@@ -72,6 +72,7 @@ class NetworkWriter:
 
     def expression(self, node: Node, hint: str, depth: int) -> str:
         entry = layer_type(node.type)
+        assert entry is not None, node.type  # the project was validated: every type is in the catalog
         if not node.children:
             return call(node, depth)
         if not needs_statements(node):
@@ -95,7 +96,7 @@ class NetworkWriter:
         # Each slot's module is made (with everything below it) before the next one starts.
         values = []
         for child in node.children:
-            expression = self.expression(child, child.name, 1)
+            expression = self.expression(child, child.name or "", 1)  # slot children are always named
             if not expression.isidentifier():
                 variable = self._fresh(child.name, child.type)
                 self.lines.append(f"{variable} = {expression}")

@@ -143,14 +143,12 @@ class TensorBoardLog:
     # Events ----------------------------------------------------------------------------------
     def _step(self, event: Step) -> None:
         values = [("train/loss", event.loss)]
-        measured = event.grad_norms is not None
+        norms = event.grad_norms
+        measured = norms is not None
         if event.accuracy is not None:
             values.append(("train/accuracy", event.accuracy))
-        if measured:
-            values += [
-                (f"grad_norm/{group}", norm)
-                for group, norm in zip(self._names(len(event.grad_norms)), event.grad_norms)
-            ]
+        if norms is not None:
+            values += [(f"grad_norm/{group}", norm) for group, norm in zip(self._names(len(norms)), norms)]
             values.append(("train/samples_per_s", event.samples_per_s))
         if measured or event.lrs != self._last_lrs:
             values += [(f"lr/{group}", lr) for group, lr in zip(self._names(len(event.lrs)), event.lrs)]

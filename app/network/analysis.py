@@ -109,7 +109,7 @@ def analyse(module: nn.Module, inputs: list[InputSpec] | None) -> Analysis:
 
 def _numel(tensor: torch.Tensor) -> int:
     # Lazy modules hold parameters without a shape yet: they have no size to count.
-    return 0 if isinstance(tensor, nn.parameter.UninitializedTensorMixin) else tensor.numel()
+    return 0 if nn.parameter.is_lazy(tensor) else tensor.numel()
 
 
 def _counts(module: nn.Module, named: list[tuple[str, nn.Module]]) -> Analysis:

@@ -39,7 +39,7 @@ class Parallel(nn.Module):
             self.add_module(str(index), branch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outputs = [branch(x) for branch in self._modules.values()]
+        outputs = [branch(x) for branch in self._modules.values() if branch is not None]
         if not outputs:
             return x
         if self.join == "cat":
@@ -60,6 +60,8 @@ class Chain(nn.Module):
 
     def forward(self, x):
         for child in self._modules.values():
+            if child is None:  # add_module(name, None) reserves a name; nnstudio never does
+                continue
             steps = child if isinstance(child, nn.ModuleList) else (child,)
             for step in steps:
                 x = step(x)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -33,7 +35,8 @@ def _build(node: Node, where: str) -> nn.Module:
             for name, child in zip(node.child_names(), children):
                 module.add_module(name, child)
             return module
-        slots = {child_node.name: child for child_node, child in zip(node.children, children)}
+        # a slot's child is named after its slot: validate() checks
+        slots = {cast(str, child_node.name): child for child_node, child in zip(node.children, children)}
         return entry.cls(**args, **slots)
     except Exception as error:  # torch's own argument checks, reported at the node
         raise SpecError(f"{node.type}: {_first_line(error)}", where) from error

@@ -161,7 +161,7 @@ class SlotInfo:
 class LayerType:
     name: str
     family: str
-    cls: type
+    cls: type[nn.Module]
     doc: str
     args: tuple[ArgInfo, ...]
     slots: tuple[SlotInfo, ...]
@@ -181,7 +181,7 @@ class LayerType:
         return next((s for s in self.slots if s.name == name), None)
 
 
-def _class_for(name: str) -> type:
+def _class_for(name: str) -> type[nn.Module]:
     return blocks.GLUE_BLOCKS.get(name) or getattr(nn, name)
 
 
@@ -193,7 +193,7 @@ def _first_doc_line(cls: type) -> str:
     return sentence + "." if sentence else ""
 
 
-def _parameters(cls: type) -> list[inspect.Parameter]:
+def _parameters(cls: type[object]) -> list[inspect.Parameter]:
     is_rnn = cls in (nn.RNN, nn.GRU, nn.LSTM)
     init = nn.modules.rnn.RNNBase.__init__ if is_rnn else cls.__init__
     try:
@@ -230,6 +230,7 @@ def _read_layer(name: str, family: str) -> LayerType:
         args.append(ArgInfo(param.name, arg_type, default, _annotation_text(param.annotation)))
     for extra, (kind, default) in RNN_EXTRA.get(name, {}).items():
         arg_type = arg_type_from_annotation(str, default, name, extra)
+        assert arg_type is not None  # a str argument always has a JSON form
         args.append(ArgInfo(extra, arg_type, default, kind))
     return LayerType(name, family, cls, _first_doc_line(cls), tuple(args), tuple(slots))
 

@@ -17,8 +17,13 @@ import torch
 from torch import nn
 
 _CONTAINERS = (list, tuple, dict, set, frozenset)
-_MODULE_FIX = {list: "nn.ModuleList", tuple: "nn.ModuleList", set: "nn.ModuleList", dict: "nn.ModuleDict"}
-_PARAMETER_FIX = {
+_MODULE_FIX: dict[type, str] = {
+    list: "nn.ModuleList",
+    tuple: "nn.ModuleList",
+    set: "nn.ModuleList",
+    dict: "nn.ModuleDict",
+}
+_PARAMETER_FIX: dict[type, str] = {
     list: "nn.ParameterList",
     tuple: "nn.ParameterList",
     set: "nn.ParameterList",

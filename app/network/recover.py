@@ -9,6 +9,7 @@ reported as not representable.
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -49,9 +50,9 @@ def _recover(module: nn.Module, path: str) -> Node:
             child_node.name = None if name == str(index) else name
             node.children.append(child_node)
     else:
-        for slot, child in _slot_modules(module, type_name).items():
-            if child is not None:
-                child_node = _recover(child, f"{path}.{slot}" if path else slot)
+        for slot, slot_module in _slot_modules(module, type_name).items():
+            if slot_module is not None:
+                child_node = _recover(slot_module, f"{path}.{slot}" if path else slot)
                 child_node.name = slot
                 node.children.append(child_node)
     if not entry.takes_children or not entry.is_sequence:
@@ -60,10 +61,13 @@ def _recover(module: nn.Module, path: str) -> Node:
 
 
 def _slot_modules(module: nn.Module, type_name: str) -> dict[str, nn.Module | None]:
+    # type_name is the catalog name of the module's exact class
     if type_name == "TransformerEncoder":
-        return {"encoder_layer": module.layers[0], "norm": module.norm}
+        encoder = cast(nn.TransformerEncoder, module)
+        return {"encoder_layer": encoder.layers[0], "norm": encoder.norm}
     if type_name == "TransformerDecoder":
-        return {"decoder_layer": module.layers[0], "norm": module.norm}
+        decoder = cast(nn.TransformerDecoder, module)
+        return {"decoder_layer": decoder.layers[0], "norm": decoder.norm}
     return {slot.name: getattr(module, slot.name, None) for slot in catalog()[type_name].slots}
 
 
@@ -108,7 +112,7 @@ def _minimise(node: Node, entry: LayerType, module: nn.Module) -> dict:
 
 def fingerprint(module: nn.Module) -> tuple:
     """The structure plus every argument torch keeps, module by module (repr hides some)."""
-    kept = []
+    kept: list[tuple[str, str, object]] = []
     for path, sub in module.named_modules():
         type_name = type_name_of(sub)
         if type_name is not None:
@@ -131,6 +135,8 @@ def _scalar_if_single(shape) -> int | list[int]:
 
 
 def _transformer_layer_args(layer: nn.Module) -> dict:
+    # SPECIAL_ARGS calls it for exactly these two classes
+    layer = cast("nn.TransformerEncoderLayer | nn.TransformerDecoderLayer", layer)
     return {
         "d_model": layer.self_attn.embed_dim,
         "nhead": layer.self_attn.num_heads,

@@ -13,7 +13,7 @@ import copy
 import keyword
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 
@@ -215,7 +215,8 @@ def _validate_slots(entry: LayerType, node: Node, where: str) -> None:
         if slot.required and slot.name not in seen:
             raise SpecError(f"{entry.name} needs a child named {slot.name!r}", f"{where}.children")
     order = [s.name for s in entry.slots]
-    node.children.sort(key=lambda child: order.index(child.name))
+    # every child's name is a slot's name: checked above
+    node.children.sort(key=lambda child: order.index(cast(str, child.name)))
 
 
 def _kind(value: Any) -> str:

@@ -84,9 +84,9 @@ def check_removable(parent: Node, parent_address: Address, node: Node) -> None:
         )
 
 
-def slot_index(parent: Node, name: str) -> int:
+def slot_index(parent: Node, name: str | None) -> int:
     """Where a slot child goes: slot blocks keep their children in the constructor's order."""
-    order = [slot.name for slot in entry_of(parent, "").slots]
+    order: list[str | None] = [slot.name for slot in entry_of(parent, "").slots]
     return sum(1 for child in parent.children if order.index(child.name) < order.index(name))
 
 

@@ -54,7 +54,7 @@ class AddNode(EditCommand):
         if not isinstance(node, Node):
             raise EditError(f"can only add a Node, got {type(node).__name__}")
         self.node = node.clone()
-        self._at: int | None = None
+        self._at = 0  # set by _check, which runs before every do
         self._text = f"add {label(self.node)}" if self.node.name else f"add {self.node.type}"
 
     def _check(self, document: Document) -> None:
@@ -111,6 +111,7 @@ class RemoveNode(EditCommand):
         del document.node_at(self.address[:-1]).children[self.address[-1]]
 
     def _revert(self, document: Document) -> None:
+        assert self._removed is not None  # set by _check, before the do this undoes
         document.node_at(self.address[:-1]).children.insert(self.address[-1], self._removed)
 
     def changed_address(self) -> Address:

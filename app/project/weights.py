@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from app.atomic import write_all_atomic
+from app.atomic import Writer, write_all_atomic
 from app.errors import ProjectError
 
 
@@ -38,15 +38,15 @@ def prepare_tensors(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
     return tensors
 
 
-def writer(tensors: dict[str, Tensor]) -> Callable[[Path], None]:
+def writer(tensors: dict[str, Tensor]) -> Writer:
     return lambda temp: save_file(tensors, str(temp))
 
 
-def copier(source: Path) -> Callable[[Path], None]:
+def copier(source: Path) -> Writer:
     return lambda temp: shutil.copyfile(source, temp)
 
 
-def write_files(files: list[tuple[Path, Callable[[Path], None]]]) -> None:
+def write_files(files: Sequence[tuple[Path, Writer]]) -> None:
     write_all_atomic(files)
 
 

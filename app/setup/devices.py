@@ -52,8 +52,7 @@ _PATTERN = re.compile(r"^(cpu|mps|cuda(?::(\d+))?|dp:(\d+(?:,\d+)*))$")
 
 
 def parse_placement(text: object, where: str = "device") -> Placement:
-    match = _PATTERN.match(text) if isinstance(text, str) else None
-    if match is None:
+    if not isinstance(text, str) or (match := _PATTERN.match(text)) is None:
         raise DeviceError(f"must be cpu, cuda, cuda:N, mps or dp:0,1 (DataParallel ids), got {text!r}", where)
     if text.startswith("dp:"):
         ids = tuple(int(i) for i in match.group(3).split(","))

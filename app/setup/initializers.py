@@ -80,7 +80,7 @@ class InitConfig:
 
 
 def parse_init(data: object, where: str = "init") -> InitConfig:
-    object_with(data, where, ("seed", "rules"))
+    data = object_with(data, where, ("seed", "rules"))
     seed = data.get("seed", 0)
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64):
         raise NNStudioError(f"must be null or an integer from 0 to 2**64-1, got {seed!r}", f"{where}.seed")
@@ -91,7 +91,7 @@ def parse_init(data: object, where: str = "init") -> InitConfig:
 
 
 def _parse_rule(data: object, where: str) -> InitRule:
-    object_with(data, where, ("select", "scheme", "args"), required=("select", "scheme"))
+    data = object_with(data, where, ("select", "scheme", "args"), required=("select", "scheme"))
     scheme = one_of(data["scheme"], SCHEMES, f"{where}.scheme")
     args = data.get("args", {})
     if not isinstance(args, dict):

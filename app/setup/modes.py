@@ -16,7 +16,7 @@ from app.jsoncheck import object_with
 
 
 def parse_mode(data: object, where: str = "mode") -> dict:
-    object_with(data, where, ("training", "overrides"))
+    data = object_with(data, where, ("training", "overrides"))
     training = data.get("training", True)
     if not isinstance(training, bool):
         raise NNStudioError(f"must be true or false, got {training!r}", f"{where}.training")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import numpy as np
 import torch
@@ -73,7 +74,7 @@ def hyperparameters(type_name: str) -> dict[str, object]:
 
 
 def parse_optimizer(data: object, where: str = "optimizer") -> OptimizerConfig:
-    object_with(data, where, ("type", "defaults", "groups"))
+    data = object_with(data, where, ("type", "defaults", "groups"))
     type_name = one_of(data.get("type", "SGD"), OPTIMIZERS, f"{where}.type")
     defaults = _hyper(type_name, data.get("defaults", {}), f"{where}.defaults")
     groups_data = data.get("groups", [])
@@ -117,7 +118,7 @@ def _hyper_problem(value: object, default: object) -> str | None:
     return None
 
 
-def _finite(value: object) -> bool:
+def _finite(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -172,7 +173,7 @@ def _norm(grads: list[torch.Tensor]) -> float:
     arrays = [numpy_view(g) for g in grads]
     if any(a is None for a in arrays):  # on a device
         return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
-    flat = [a.reshape(-1) for a in arrays]  # dense CPU gradients: one BLAS dot product each
+    flat = [a.reshape(-1) for a in arrays if a is not None]  # dense CPU gradients: one BLAS dot product each
     with np.errstate(over="ignore"):  # an overflow is handled below, not worth a warning
         squares = sum(float(np.dot(v, v)) for v in flat)
     if not math.isfinite(squares):  # NaN, inf, or float32 squares past 3.4e38: count again in float64

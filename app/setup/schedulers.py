@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from torch import optim
 from torch.optim import lr_scheduler
@@ -56,7 +57,7 @@ class SchedulerConfig:
 def parse_scheduler(data: object, where: str = "scheduler") -> SchedulerConfig | None:
     if data is None:
         return None
-    object_with(data, where, ("type", "args"), required=("type",))
+    data = object_with(data, where, ("type", "args"), required=("type",))
     type_name = one_of(data["type"], ARGUMENTS, f"{where}.type", " (or null)")
     args = data.get("args", {})
     if not isinstance(args, dict):
@@ -77,11 +78,14 @@ def _check(type_name: str, name: str, value: object, where: str) -> None:
         if value not in kind:
             raise NNStudioError(f"must be one of {', '.join(kind)}, got {value!r}", where)
         return
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int and not (number and isinstance(value, int) and value >= 1):
+    if kind is int and not (_is_number(value) and isinstance(value, int) and value >= 1):
         raise NNStudioError(f"must be a positive integer, got {value!r}", where)
-    if kind is float and not (number and math.isfinite(value) and value >= 0):
+    if kind is float and not (_is_number(value) and math.isfinite(value) and value >= 0):
         raise NNStudioError(f"must be a finite, non-negative number, got {value!r}", where)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def build_scheduler(optimizer: optim.Optimizer, config: SchedulerConfig | None, epochs: int, steps_per_epoch: int):

@@ -40,9 +40,11 @@ class TrainingConfig:
 
 
 def parse_training(data: object, where: str = "training") -> TrainingConfig:
-    object_with(data, where, TRAINING_KEYS, required=("dataset", "loss"))
+    data = object_with(data, where, TRAINING_KEYS, required=("dataset", "loss"))
     loss = Node.from_json(data["loss"], f"{where}.loss")
-    if layer_type(loss.type).family != "loss":
+    entry = layer_type(loss.type)
+    assert entry is not None  # from_json checked the type is in the catalog
+    if entry.family != "loss":
         raise NNStudioError(
             f"{loss.type} is not a loss (pick one from the catalog's loss family)", f"{where}.loss.type"
         )

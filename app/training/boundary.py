@@ -114,7 +114,7 @@ class BoundaryGrid:
 
     def _points_for(self, model: nn.Module) -> Tensor:
         device, dtype = torch.device("cpu"), torch.float32
-        parameter = next(model.parameters(), None)
+        parameter: Tensor | None = next(model.parameters(), None)
         if parameter is None:
             parameter = next(model.buffers(), None)
         if parameter is not None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from app.errors import NNStudioError
 from app.setup.optim import grad_norms
@@ -128,9 +129,9 @@ class Engine:
         self._last_input = x
         if x.device != s.device:
             x, y = x.to(s.device, non_blocking=True), y.to(s.device, non_blocking=True)
-        sampled = self.probes is not None and self.probes.is_sampled(self.step + 1)  # steps count from 1
-        if sampled:
-            self.probes.attach()
+        probes = self.probes if self.probes is not None and self.probes.is_sampled(self.step + 1) else None
+        if probes is not None:  # a sampled step (steps count from 1)
+            probes.attach()
         buffers = self._backup.save()  # a step that is not taken must not leave NaN running stats
         # Before the forward, as in a hand-written loop: the old gradients are freed before the
         # activations are allocated, so the allocator reuses their memory (measured ~4% on an MLP)
@@ -151,9 +152,9 @@ class Engine:
                 return self._nonfinite("a gradient is not finite", buffers)
         # Read with the metrics, before the optimizer step: the values are the forward pass's, and
         # the sampled step's numpy work comes in one run instead of two (no measurable gain alone)
-        self._snapshot = self.probes.collect(self.step + 1) if sampled else None
+        self._snapshot = probes.collect(self.step + 1) if probes is not None else None
         s.optimizer.step()
-        if s.scheduler is not None and s.scheduler_config.per_batch:
+        if s.scheduler is not None and s.scheduler_config is not None and s.scheduler_config.per_batch:
             s.scheduler.step()
         self.step += 1
         batch_accuracy = accuracy(output, y) if measured and s.data.task == "classification" else None
@@ -218,9 +219,11 @@ class Engine:
     def _end_of_epoch(self, epoch: int, totals: Totals) -> Epoch:
         s = self.setup
         val_loss, val_accuracy = self._validate()
-        if s.scheduler is not None and not s.scheduler_config.per_batch:
-            if s.scheduler_config.type == "ReduceLROnPlateau":
-                s.scheduler.step(val_loss if val_loss is not None else totals.mean_loss())
+        if s.scheduler is not None and s.scheduler_config is not None and not s.scheduler_config.per_batch:
+            if isinstance(s.scheduler, ReduceLROnPlateau):
+                measured = val_loss if val_loss is not None else totals.mean_loss()
+                if measured is not None:  # an epoch with no batches (resumed at its end) has nothing to go on
+                    s.scheduler.step(measured)
             else:
                 s.scheduler.step()
         return Epoch(
@@ -253,6 +256,7 @@ class Engine:
         )
 
     def _checkpoint(self) -> Checkpoint:
+        assert self.checkpoint_dir is not None  # checkpoints are only written when there is a folder
         path = save_checkpoint(self.checkpoint_dir / "checkpoint", self.state())
         return Checkpoint(str(path), self.step, self.epoch)
 

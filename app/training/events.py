@@ -35,7 +35,7 @@ class Step:
 class Epoch:
     epoch: int
     step: int
-    train_loss: float
+    train_loss: float | None  # None for an epoch with no batches left (a run resumed at its end)
     train_accuracy: float | None  # over the batches where it was measured
     val_loss: float | None
     val_accuracy: float | None

@@ -19,7 +19,7 @@ from app.errors import NNStudioError
 from app.setup.modes import apply_mode
 from app.training.boundary import BoundaryGrid, BoundaryImage
 from app.training.engine import Engine
-from app.training.events import Event, Failed, Finished, ProbeSnapshot, Step, Stopped
+from app.training.events import Failed, Finished, ProbeSnapshot, Step, Stopped
 from app.training.prepare import Setup
 from app.training.probes import ProbeSet
 
@@ -90,7 +90,7 @@ class LiveRun:
         self.channel = channel or EventChannel()
         self.boundary_every_s = boundary_every_s
         self.log = log  # e.g. a TensorBoardLog: handle(event), close()
-        self.final: Event | None = None
+        self.final: Finished | Stopped | Failed | None = None
         self.setup: Setup | None = None
         self.engine: Engine | None = None
         self.probes: ProbeSet | None = None
@@ -157,8 +157,10 @@ class LiveRun:
                 self.log.close()
 
     def _set_up(self) -> bool:
+        make_setup = self._make_setup
+        assert make_setup is not None  # run() sets up only a run made from a function
         try:
-            self._ready(self._make_setup())
+            self._ready(make_setup())
         except Exception as error:  # a bad dataset file, an optimizer that cannot be made ...
             message = str(error) if isinstance(error, NNStudioError) else f"{type(error).__name__}: {error}"
             self.final = Failed(0, f"the run could not start: {message}", traceback.format_exc())
@@ -168,6 +170,7 @@ class LiveRun:
 
     def _train(self) -> None:
         shown = 0.0
+        assert self.engine is not None  # made by _ready
         for event in self.engine.run():
             self._take_mode()
             self.channel.put(event)
@@ -181,12 +184,12 @@ class LiveRun:
             self._send_boundary(self.final.step)
 
     def _send_boundary(self, step: int) -> float:
-        if self.boundary is not None:
+        if self.boundary is not None and self.setup is not None:
             self.channel.put(BoundaryUpdate(step, self.boundary.predict(self.setup.core)))
         return time.perf_counter()
 
     def _take_mode(self) -> None:
         mode, self._mode = self._mode, None
-        if mode is not None:
+        if mode is not None and self.setup is not None:
             self.setup.mode = mode  # the engine's later model.train() calls use it
             apply_mode(self.setup.core, mode)

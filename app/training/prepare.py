@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from app.data.loading import Batches, Data, load_data
 from app.errors import NNStudioError
@@ -72,7 +73,7 @@ class Setup:
     core: nn.Module
     loss_fn: nn.Module
     optimizer: torch.optim.Optimizer
-    scheduler: object | None
+    scheduler: LRScheduler | None
     scheduler_config: SchedulerConfig | None
     assignment: GroupAssignment
     groups: list[str]

@@ -146,9 +146,9 @@ class ProbeSet:
         parts: dict[tuple[str, str], list[_Reduced]] = {}
         for h, reduced in zip(unchanged, _reduce([h.tensor for h in unchanged])):
             parts.setdefault((h.path, h.kind), []).append(reduced)
-        for key, reduced in parts.items():
+        for key, tensors in parts.items():
             if key not in self._ranges:
-                self._set_range(key, reduced[0])
+                self._set_range(key, tensors[0])
         hists, zeros = self._histograms(parts)
         return [
             _stats(path, kind, step, reduced, hists[i], zeros[i], self._edges[(path, kind)])
@@ -161,7 +161,7 @@ class ProbeSet:
         A sampled value stands for count / len(sample) values of its tensor. The per-value arrays
         (bin offset, range, weight) are kept while the same tensors come back, as they do step after step.
         """
-        shape = tuple((key, r.count, len(r.sample)) for key, reduced in parts.items() for r in reduced)
+        shape = tuple((key, r.numel, len(r.sample)) for key, reduced in parts.items() for r in reduced)
         if self._layout is None or self._layout.shape != shape:
             self._layout = _Layout.of(shape, list(parts), self._ranges, self.bins)
         layout = self._layout
@@ -196,7 +196,7 @@ class ProbeSet:
 class _Reduced(NamedTuple):
     """One tensor in a few numbers: exact count, sum, sum of squares, min and max, and a strided sample."""
 
-    count: int
+    numel: int
     total: float
     squares: float
     low: float
@@ -240,7 +240,7 @@ def _reduce(tensors: list[torch.Tensor]) -> list[_Reduced]:
         for (i, _, sample), (total, squares, low, high) in zip(on_device, summaries):
             reduced[i] = _Reduced(tensors[i].numel(), total, squares, low, high, copied[start : start + len(sample)])
             start += len(sample)
-    return reduced
+    return [r for r in reduced if r is not None]  # every slot is filled: on the CPU or from a device
 
 
 _ONES: dict[np.dtype, np.ndarray] = {}
@@ -279,7 +279,7 @@ def _stats(
     path: str, kind: str, step: int, parts: list[_Reduced], hist: np.ndarray, zeros: float, edges: np.ndarray
 ) -> ProbeStats:
     """The calls of one module in one step (usually one) as one set of statistics."""
-    count = sum(r.count for r in parts)
+    count = sum(r.numel for r in parts)
     mean = sum(r.total for r in parts) / count
     variance = max(sum(r.squares for r in parts) / count - mean * mean, 0.0)
     std = math.sqrt(variance * count / max(count - 1, 1))

@@ -277,7 +277,7 @@ class TrainingSeries:
             s_[f"lr: {self.groups[i]}"].extend(x, lrs[:, i])
         with_norms = [s for s in steps if s.grad_norms is not None]
         if with_norms:
-            norms = _matrix([s.grad_norms for s in with_norms])
+            norms = _matrix([s.grad_norms for s in with_norms if s.grad_norms is not None])
             self._ensure_groups(norms.shape[1])
             nx = np.fromiter((s.step for s in with_norms), np.float64, len(with_norms))
             for i in range(norms.shape[1]):
