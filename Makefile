@@ -1,15 +1,15 @@
-# Quick start: `make run` opens the app on an example, `make test` runs the whole suite.
+# Quick start: `make run` opens the app on an example, `make test` runs the checks and the whole suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run check test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and pinned: the CPU build; letting pip choose pulls a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0 -e ".[test]"
+	$(BIN)/pip install --quiet torch==2.13.0 -e ".[test,lint]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -17,7 +17,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/nnstudio resources/examples/cnn.nnproj
 
-test: $(STAMP)
+# Lint, format, the import contracts (the layers) and types: fails on the first that is not clean.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: check
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
