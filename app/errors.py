@@ -33,3 +33,7 @@ class ModelLoadError(NNStudioError):
 
 class EditError(NNStudioError):
     """An edit on the document was refused."""
+
+
+class CodeNotAllowedError(NNStudioError):
+    """Building the network would run the user's Python code, and the user has not allowed it."""

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from app.atomic import write_all_atomic
+from app.cli.consent import add_allow_code_flag, load_project_with_consent
 from app.errors import NNStudioError
-from app.project.project_file import load_project
 
 
 def add_export_parser(commands) -> None:
@@ -21,6 +21,7 @@ def add_export_parser(commands) -> None:
     export.add_argument(
         "--weights", metavar="FILE.safetensors", help="the model's state_dict (saved weights, else the initial ones)"
     )
+    add_allow_code_flag(export)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -32,7 +33,7 @@ def run_export(args: argparse.Namespace) -> int:
         from app.interop.onnx_export import require_onnx
 
         require_onnx()  # before anything is written
-    project = load_project(args.project)
+    project = load_project_with_consent(args.project, args)
     if args.code:
         from app.interop.script import generate_script
 

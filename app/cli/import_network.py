@@ -32,6 +32,7 @@ def add_import_parser(commands) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from app.interop.python_import import import_project
     from app.network.inputs import inputs_from_cli
+    from app.network.spec import Node
     from app.network.usermodel import parse_model_kwargs
 
     out = Path(args.out)
@@ -44,7 +45,8 @@ def run_import(args: argparse.Namespace) -> int:
     result = import_project(args.target, kwargs, with_weights=args.weights, inputs=inputs, name=args.name)
     result.save(out)
     project = result.project
-    modules = sum(1 for _ in project.network.walk())
+    network = project.network
+    modules = sum(1 for _ in network.walk()) if isinstance(network, Node) else sum(1 for _ in result.model.modules())
     parameters = sum(p.numel() for p in result.model.parameters())
     weights = f"; weights: {out.parent / project.weights}" if project.weights else ""
     print(f"imported {args.target} into {out}: {modules} modules, {parameters:,} parameters{weights}")

@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from app.cli.consent import add_allow_code_flag
 from app.errors import NNStudioError
 
 EXIT_ERROR = 2
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--input-shape", action="append", default=[], help="e.g. 2,3,32,32; repeat per input")
     summary.add_argument("--input-dtype", action="append", default=[], help="e.g. int64; once or once per input")
     summary.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_allow_code_flag(summary)
 
     validate = commands.add_parser("validate", help="check a project file; exit 0 or 2 with the reason")
     validate.add_argument("project")
@@ -51,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue exactly from a checkpoint (.json)")
     train.add_argument("--ddp", action="store_true", help="DistributedDataParallel; launch with torchrun")
     train.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard event files to DIR")
+    add_allow_code_flag(train)
 
     devices = commands.add_parser("devices", help="the devices this machine offers to --device, with name and memory")
     devices.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -131,10 +134,16 @@ def _dispatch(argv: list[str]) -> int:
 
 
 def _validate(path: str) -> int:
+    from app.network.spec import Node
     from app.project.project_file import load_project
 
     project = load_project(path)
-    print(f"{path}: valid ({project.name}, {sum(1 for _ in project.network.walk())} modules)")
+    network = project.network
+    if isinstance(network, Node):
+        what = f"{sum(1 for _ in network.walk())} modules"
+    else:  # validating never runs code: the file is named, not imported
+        what = f"a Python network, {network.target}, not run"
+    print(f"{path}: valid ({project.name}, {what})")
     return 0
 
 

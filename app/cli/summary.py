@@ -11,10 +11,10 @@ from torch import nn
 
 from app.errors import NNStudioError
 from app.network.analysis import analyse
-from app.network.build import build
 from app.network.inputs import InputSpec, inputs_from_cli
 from app.network.lint import lint
 from app.network.report import format_summary
+from app.project.network_module import build_network
 from app.setup.optim import build_optimizer
 from app.training.prepare import apply_freeze, optimizer_config
 
@@ -63,8 +63,8 @@ def _model_and_inputs(args: argparse.Namespace) -> tuple[nn.Module, list[InputSp
         kwargs = parse_model_kwargs(args.model_kwargs) if args.model_kwargs else {}
         return load_user_model(args.model, kwargs, device="meta"), cli_inputs, None
     if args.target:
-        from app.project.project_file import load_project
+        from app.cli.consent import load_project_with_consent
 
-        project = load_project(args.target)
-        return build(project.network, device="meta"), cli_inputs or project.inputs, project
+        project = load_project_with_consent(args.target, args)
+        return build_network(project, device="meta"), cli_inputs or project.inputs, project
     raise NNStudioError("give a project file (nnstudio summary PROJECT) or --model FILE.py:NAME", "summary")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.atomic import write_all_atomic
+from app.cli.consent import load_project_with_consent
 from app.cli.progress import Progress
 from app.errors import NNStudioError
-from app.project.project_file import load_project
 from app.project.weights import prepare_tensors, writer
 from app.setup.devices import parse_placement
 from app.training import distributed
@@ -30,7 +30,7 @@ EXIT_INTERRUPTED = 130
 
 
 def run_train(args: argparse.Namespace) -> int:
-    project = load_project(args.project)
+    project = load_project_with_consent(args.project, args)
     context = None
     placement = args.device
     if args.ddp:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from app.cli.consent import add_allow_code_flag
 from app.errors import NNStudioError
 
 SUFFIX = ".nnproj"  # app.project.project_file's; not imported here, so --help stays quick
@@ -22,20 +23,22 @@ def add_weights_parser(commands) -> None:
     parser.add_argument("--partial", action="store_true", help="load only the tensors that fit; keep the rest")
     parser.add_argument("--out", help="write the project and its weights here instead of in place (.nnproj)")
     parser.add_argument("--check", action="store_true", help="only report what fits; write nothing")
+    add_allow_code_flag(parser)
 
 
 def run_weights(args: argparse.Namespace) -> int:
+    from app.cli.consent import load_project_with_consent
     from app.interop.weights_import import WeightsError, check_weights, read_weights_file, set_project_weights
-    from app.project.project_file import load_project, save_project
+    from app.project.project_file import save_project
 
-    project = load_project(args.project)
+    project = load_project_with_consent(args.project, args)
     out = Path(args.out) if args.out else Path(args.project)
     if args.out and out.suffix != SUFFIX:
         raise NNStudioError(f"must end in {SUFFIX}, got {args.out!r}", "--out")
     if args.check:
-        from app.network.build import build
+        from app.project.network_module import build_network
 
-        report = check_weights(build(project.network, device="meta"), read_weights_file(args.load))
+        report = check_weights(build_network(project, device="meta"), read_weights_file(args.load))
         _print_report(report.lines())
         if not report.clean:
             raise WeightsError("the weights do not fit the network: " + "; ".join(report.problems()), args.load, report)

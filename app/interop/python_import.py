@@ -27,6 +27,7 @@ from app.interop.weights_import import apply_weights
 from app.network.analysis import analyse
 from app.network.build import build
 from app.network.inputs import InputSpec
+from app.network.python_network import PythonNetwork
 from app.network.recover import spec_from_module  # recover's walk, shared not copied
 from app.network.spec import Node
 from app.network.usermodel import load_user_model
@@ -53,17 +54,45 @@ def import_project(
     inputs: list[InputSpec] | None = None,
     name: str | None = None,
 ) -> ImportResult:
-    """Import ``target`` and turn it into a project; raises UnrepresentableError listing every
-    part a project cannot hold (and imports nothing). Without ``with_weights`` the network is
-    built on the meta device (no memory for weights) and the project starts from its init rules."""
+    """Import ``target`` and turn it into a project: an editable spec when every part is a catalog
+    layer or container, else a project whose network is ``target`` itself (a Python network),
+    with the reasons in the notes. Without ``with_weights`` the network is built on the meta
+    device (no memory for weights) and the project starts from its init rules."""
     model = load_user_model(target, kwargs, device="cpu" if with_weights else "meta")
     if with_weights and any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         raise ModelLoadError("its code leaves tensors on the meta device, so it has no weights to keep", target)
-    result = project_from_module(
-        model, name=name or target.rpartition(":")[2], inputs=inputs, with_weights=with_weights, where=target
-    )
+    name = name or target.rpartition(":")[2]
+    problems = find_unrepresentable(model)
+    if problems:
+        result = python_project(model, PythonNetwork(target, dict(kwargs or {})), problems, name, inputs, with_weights)
+    else:
+        result = project_from_module(model, name=name, inputs=inputs, with_weights=with_weights, where=target)
     result.project.description = f"imported from {target}"
     return result
+
+
+def python_project(
+    model: nn.Module,
+    network: PythonNetwork,
+    problems: list[Unrepresentable],
+    name: str,
+    inputs: list[InputSpec] | None,
+    with_weights: bool,
+) -> ImportResult:
+    """A project whose network is the user's code, because a spec cannot hold ``problems``."""
+    count = f"{len(problems)} part{'s' if len(problems) != 1 else ''}"
+    notes = [
+        f"the project's network is the Python code {network.target}, since {count} cannot be a spec "
+        "(building it runs that code: --allow-code on the command line, a question in the window):",
+        *(f"  {problem}" for problem in problems),
+    ]
+    frozen, inputs = _frozen_and_inputs(model, inputs, notes)
+    project = Project(network, inputs, name=name, freeze=frozen, mode=_mode(model))
+    error = analyse(model, inputs).error
+    if error is not None:
+        notes.append(f"the inputs do not fit the network yet: {error}")
+    state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()} if with_weights else None
+    return ImportResult(project, model, state, notes)
 
 
 def project_from_module(
@@ -77,24 +106,32 @@ def project_from_module(
     problems = find_unrepresentable(model)
     if problems:
         raise UnrepresentableError(problems, where)
-    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
     with all_trainable(model):
         network = spec_from_module(model)
     notes: list[str] = []
+    frozen, inputs = _frozen_and_inputs(model, inputs, notes)
+    project = Project(network, inputs, name=name, freeze=frozen, mode=_mode(model))
+    error = analyse(build(network, device="meta"), inputs).error
+    if error is not None:
+        notes.append(f"the inputs do not fit the network yet: {error}")
+    state = _weights(network, model, project, notes, where) if with_weights else None
+    return ImportResult(project, model, state, notes)
+
+
+def _frozen_and_inputs(
+    model: nn.Module, inputs: list[InputSpec] | None, notes: list[str]
+) -> tuple[list[str], list[InputSpec]]:
+    """The frozen parameters (the freeze section) and the inputs (guessed when not given), noted."""
     if inputs is None:
         inputs = guess_inputs(model)
         notes.append(
             f"the input shape {[spec.shape for spec in inputs]} is a guess from the first layer; "
             "set it with --input-shape (or in the Summary tab)"
         )
-    project = Project(network, inputs, name=name, freeze=list(frozen), mode=_mode(model))
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
     if frozen:
         notes.append(f"{len(frozen)} frozen parameter{'s' if len(frozen) != 1 else ''} went into the freeze section")
-    error = analyse(build(network, device="meta"), inputs).error
-    if error is not None:
-        notes.append(f"the inputs do not fit the network yet: {error}")
-    state = _weights(network, model, project, notes, where) if with_weights else None
-    return ImportResult(project, model, state, notes)
+    return frozen, inputs
 
 
 def _mode(model: nn.Module) -> dict:

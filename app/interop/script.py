@@ -19,7 +19,8 @@ from torch import nn
 from app.errors import NNStudioError
 from app.interop.script_network import INDENT, NetworkWriter, call, glue_source, glue_types
 from app.interop.script_training import NO_TRAINING, data_settings, data_source, training_source
-from app.network.build import build
+from app.network.python_network import PythonNetwork
+from app.project.network_module import build_network, project_folder
 from app.project.project_file import Project
 from app.setup.initializers import SCHEMES, parse_init
 from app.setup.modes import apply_mode, parse_mode
@@ -36,13 +37,15 @@ def generate_script(project: Project, script_name: str = "model.py") -> str:
     """The text of a Python script that builds, and trains, the project's model."""
     config = parse_training(project.training) if project.training is not None else None
     scheduler = parse_scheduler(project.scheduler)
-    meta = build(project.network, device="meta")
+    meta = build_network(project, device="meta")
     init_lines = _init_lines(meta, project)
     frozen = apply_freeze(meta, project.freeze)
     mode = parse_mode(project.mode)
     apply_mode(meta, mode)
-    glue = glue_types(project.network)
-    opening = "\n\n".join([_header(project, config, script_name), _imports(config, glue, bool(mode["overrides"]))])
+    python = isinstance(project.network, PythonNetwork)
+    glue = [] if isinstance(project.network, PythonNetwork) else glue_types(project.network)
+    imports = _imports(config, glue, bool(mode["overrides"]), python)
+    opening = "\n\n".join([_header(project, config, script_name), imports])
     sections = [opening, _settings(project, config)]
     if glue:
         sections.append(
@@ -99,8 +102,10 @@ def _header(project: Project, config: TrainingConfig | None, script_name: str) -
     return "\n".join(lines)
 
 
-def _imports(config: TrainingConfig | None, glue: list[str], pinned: bool) -> str:
+def _imports(config: TrainingConfig | None, glue: list[str], pinned: bool, python: bool) -> str:
     modules = set()
+    if python:
+        modules |= {"importlib", "importlib.util", "sys"}
     if config is not None:
         modules |= {"argparse", "math"}
         if config.dataset["name"] == "csv":
@@ -135,9 +140,42 @@ def _settings(project: Project, config: TrainingConfig | None) -> str:
 
 
 def _network(project: Project) -> str:
+    if isinstance(project.network, PythonNetwork):
+        return _python_network(project.network, project)
     body = NetworkWriter().write(project.network)
     doc = '"""The network of the project: torch.nn modules, so print(build_network()) is PyTorch\'s own text."""'
     return "\n".join(["def build_network() -> nn.Module:", INDENT + doc, *body])
+
+
+def _python_network(network: PythonNetwork, project: Project) -> str:
+    """A Python network is imported from its own file (or package), not copied into the script:
+    the user's code may span modules and change after the export, and one copy of it stays true."""
+    file = network.source_file(project_folder(project))
+    lines = [
+        f"NETWORK_KWARGS = {network.kwargs!r}",
+        "",
+        "",
+        "def build_network() -> nn.Module:",
+        f'{INDENT}"""The project\'s network: {_text(network.name)} from its own code, imported (not copied)."""',
+    ]
+    if file is not None:
+        lines += [
+            f"{INDENT}path = {str(file)!r}",
+            f"{INDENT}sys.path.insert(0, {str(file.parent)!r})  # the file's own imports of its neighbours",
+            f'{INDENT}spec = importlib.util.spec_from_file_location("nnstudio_network", path)',
+            f"{INDENT}code = importlib.util.module_from_spec(spec)",
+            f"{INDENT}spec.loader.exec_module(code)",
+        ]
+    else:
+        module = network.target.rpartition(":")[0]
+        lines.append(f"{INDENT}code = importlib.import_module({module!r})")
+    lines += [
+        f"{INDENT}made = code",
+        f"{INDENT}for part in {network.name.split('.')!r}:",
+        f"{INDENT * 2}made = getattr(made, part)",
+        f"{INDENT}return made if isinstance(made, nn.Module) else made(**NETWORK_KWARGS)",
+    ]
+    return "\n".join(lines)
 
 
 def _build_model(project: Project, has_init: bool, has_freeze: bool) -> str:

@@ -61,9 +61,9 @@ def load_user_model(target: str, kwargs: dict | None = None, device: str = "meta
     kwargs = {} if kwargs is None else kwargs
     if not isinstance(kwargs, dict) or not all(isinstance(key, str) for key in kwargs):
         raise ModelLoadError(f"the model's keyword arguments must be a JSON object, got {_json_kind(kwargs)}", target)
-    source, name = _split(target)
+    source, name = split_target(target)
     folder = None
-    if _is_file(source):
+    if is_file_target(source):
         path = _existing_file(source, target)
         folder = path.parent
         module = _import_file(path, target)
@@ -76,7 +76,7 @@ def load_user_model(target: str, kwargs: dict | None = None, device: str = "meta
         return _construct(factory, name, kwargs, device, target)
 
 
-def _split(target: str) -> tuple[str, str]:
+def split_target(target: str) -> tuple[str, str]:
     if not isinstance(target, str) or ":" not in target:
         raise ModelLoadError(f"missing ':NAME' ({TARGET_FORMS})", str(target))
     source, _, name = target.rpartition(":")  # rpartition: a Windows path has a ':' of its own
@@ -87,7 +87,7 @@ def _split(target: str) -> tuple[str, str]:
     return source, name
 
 
-def _is_file(source: str) -> bool:
+def is_file_target(source: str) -> bool:
     return source.endswith(".py") or "/" in source or os.sep in source
 
 

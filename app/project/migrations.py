@@ -1,7 +1,7 @@
 """Bringing a project document written by an older nnstudio up to the current version.
 
 Each step takes a document of version N and returns one of version N + 1; ``migrate`` chains
-them. Adding version 3 is one function ``_v2_to_v3`` and one entry in ``STEPS``. Steps work
+them. Adding version 4 is one function ``_v3_to_v4`` and one entry in ``STEPS``. Steps work
 on the parsed JSON (before validation) and check only what they move: the full validation of
 the result happens afterwards, on the current format.
 """
@@ -15,7 +15,7 @@ from app.errors import NNStudioError, ProjectError
 from app.network.inputs import check_dtype, check_shape
 
 FORMAT = "nnstudio-project"
-VERSION = 2
+VERSION = 3
 FIRST_VERSION = 1
 
 
@@ -44,8 +44,17 @@ def _v1_to_v2(data: dict) -> dict:
     return migrated
 
 
+def _v2_to_v3(data: dict) -> dict:
+    """Version 3 added Python networks (``{"python": ...}``); a version 2 document is one already."""
+    network = data.get("network")
+    if isinstance(network, dict) and "python" in network:
+        raise ProjectError("a Python network needs a version 3 file (version 2 had only specs)", "network.python")
+    return dict(data)
+
+
 STEPS: dict[int, Callable[[dict], dict]] = {
     1: _v1_to_v2,
+    2: _v2_to_v3,
 }
 
 

@@ -20,6 +20,7 @@ from torch import Tensor
 from app.errors import NNStudioError, ProjectError, SpecError
 from app.network.build import build
 from app.network.inputs import InputSpec
+from app.network.python_network import PythonNetwork
 from app.network.spec import Node
 from app.project import weights as weight_files
 from app.project.jsondoc import decode_json, encode_json
@@ -88,7 +89,7 @@ def _default_probes() -> dict:
 
 @dataclass
 class Project:
-    network: Node
+    network: Node | PythonNetwork  # a spec, or the user's own Python code
     inputs: list[InputSpec]
     name: str = "untitled"
     description: str = ""
@@ -102,6 +103,9 @@ class Project:
     probes: dict = field(default_factory=_default_probes)
     weights: str | None = None
     path: Path | None = field(default=None, compare=False)
+    # The user's consent to run a Python network's code (--allow-code, or the window's question):
+    # never saved, so a file alone can never make nnstudio run code.
+    code_allowed: bool = field(default=False, compare=False, repr=False)
 
     def to_json(self) -> dict:
         """The document as written to disk, keys in a stable order (``path`` is not part of it)."""
@@ -189,8 +193,11 @@ def parse_section(name: str, value: Any) -> Any:
         raise ProjectError(error.message, error.where) from error
 
 
-def parse_network(data: Any, where: str = "network") -> Node:
-    """Validate a network spec and build it on the meta device, so constructor refusals show here."""
+def parse_network(data: Any, where: str = "network") -> Node | PythonNetwork:
+    """A Python network (checked, never run), or a spec validated and built on the meta device so
+    that constructor refusals show here."""
+    if isinstance(data, dict) and "python" in data:
+        return PythonNetwork.from_json(data, where)
     node = Node.from_json(data, where)
     cost = build_cost(node)
     if cost > MAX_BUILD_COST:
@@ -253,6 +260,9 @@ def save_project(project: Project, path: str | os.PathLike, state_dict: dict[str
         raise ProjectError("is a folder, not a file", str(path))
     try:
         document = project.to_json()
+        if isinstance(project.network, PythonNetwork):  # the code stays where it is: point at it from there
+            folder = Path(project.path).parent if project.path is not None else None
+            document["network"] = project.network.relative_to(folder, path.parent).to_json()
     except RecursionError:
         raise ProjectError("cannot be saved: a section is nested too deeply", str(path)) from None
     files: list = []
@@ -273,6 +283,8 @@ def save_project(project: Project, path: str | os.PathLike, state_dict: dict[str
         raise ProjectError(f"cannot be saved: {error.message}", error.where) from None
     files.append((path, lambda temp: temp.write_bytes(data)))
     weight_files.write_files(files)
+    if isinstance(project.network, PythonNetwork):
+        project.network = PythonNetwork.from_json(document["network"])
     project.path = path
     project.weights = weights_name
 

@@ -16,6 +16,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from app.data.loading import Batches, Data, load_data
 from app.errors import NNStudioError
 from app.network.build import build
+from app.project.network_module import build_network
 from app.project.project_file import Project, load_weights
 from app.setup.devices import Placement, parse_placement, place, unwrap
 from app.setup.initializers import apply_init, parse_init
@@ -47,7 +48,7 @@ def make_model(project: Project, use_weights: bool = True) -> nn.Module:
     init = parse_init(project.init)
     if init.seed is not None:
         torch.manual_seed(init.seed)
-    model = build(project.network, device="cpu")
+    model = build_network(project, device="cpu")
     weights = load_weights(project) if use_weights else None
     if weights is not None:
         result = model.load_state_dict(weights, strict=False)

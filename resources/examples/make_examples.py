@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from app.network.inputs import InputSpec
+from app.network.python_network import PythonNetwork
 from app.network.spec import container, layer
 from app.project.project_file import Project, parse_project, save_project
 
@@ -261,6 +262,49 @@ def spirals() -> Project:
     )
 
 
+def custom_module() -> Project:
+    network = PythonNetwork("custom_module.py:SmallCNN", {"classes": 10, "width": 12})
+    return Project(
+        network,
+        [InputSpec([8, 3, 32, 32])],
+        name="Your own nn.Module (tutorial)",
+        description="A network written in Python (custom_module.py): ScaledChannels holds its own "
+        "nn.Parameters (scale, shift) and a buffer (running_mean); SmallCNN uses it twice and adds a "
+        "residual by hand in forward. Two parameter groups: the classifier learns faster.",
+        optimizer={"type": "Adam", "defaults": {"lr": 0.01}, "groups": [{"select": "classifier", "lr": 0.02}]},
+        training={
+            "dataset": {"name": "shapes32", "size": 1000, "classes": 10},
+            "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 4,
+            "batch_size": 32,
+            "val_split": 0.2,
+            "seed": 0,
+        },
+        probes={"modules": ["stem.1", "block.1", "classifier"], "every": 10},
+    )
+
+
+def torchvision_resnet18() -> Project:
+    network = PythonNetwork("torchvision.models:resnet18", {"num_classes": 10})
+    return Project(
+        network,
+        [InputSpec([4, 3, 32, 32])],
+        name="torchvision ResNet-18",
+        description="torchvision.models.resnet18(num_classes=10), named by its package: needs the "
+        "vision extra (pip install 'nnstudio[vision]'). The head trains faster than the backbone.",
+        optimizer={"type": "SGD", "defaults": {"lr": 0.01, "momentum": 0.9}, "groups": [{"select": "fc", "lr": 0.05}]},
+        training={
+            "dataset": {"name": "shapes32", "size": 320, "classes": 10},
+            "loss": {"type": "CrossEntropyLoss"},
+            "epochs": 1,
+            "batch_size": 32,
+            "val_split": 0.2,
+            "seed": 0,
+        },
+        probes={"modules": ["layer1", "layer4", "fc"], "every": 5},
+    )
+
+
 EXAMPLES = {
     "seed_sequential": seed_sequential,
     "seed_add_module": seed_add_module,
@@ -268,6 +312,8 @@ EXAMPLES = {
     "gru": gru,
     "resnet_block": resnet_block,
     "spirals": spirals,
+    "custom_module": custom_module,
+    "torchvision_resnet18": torchvision_resnet18,
 }
 
 
@@ -276,6 +322,7 @@ def main() -> None:
     for stem, make in EXAMPLES.items():
         project = make()
         project = parse_project(project.to_json())  # canonical args, fully validated
+        project.path = HERE / f"{stem}.nnproj"  # a Python network's file is relative to this folder
         save_project(project, HERE / f"{stem}.nnproj")
         print(HERE / f"{stem}.nnproj")
 

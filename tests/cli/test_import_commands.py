@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -59,14 +60,25 @@ def test_import_writes_an_editable_project_with_the_networks_weights(nnstudio, n
     assert saved.keys() == expected.keys() and all(torch.equal(saved[k], expected[k]) for k in expected)
 
 
-def test_import_of_unrepresentable_parts_lists_them_all_and_writes_nothing(nnstudio, network, tmp_path):
-    out = tmp_path / "broken.nnproj"
+def test_a_network_a_spec_cannot_hold_becomes_a_python_network_project_that_runs_only_when_allowed(
+    nnstudio, network, tmp_path
+):
+    out = tmp_path / "projects" / "broken.nnproj"
+    out.parent.mkdir()
     result = nnstudio("import", f"{network}:broken", "--out", out)
-    assert result.code == 2 and "Traceback" not in result.err
-    assert "2 parts cannot be represented (nothing was written)" in result.err
-    assert "  1 (Twice): a custom class with its own forward (Twice, net.py line" in result.err
-    assert "  extras (list): plain list attribute" in result.err
-    assert not out.exists() and not list(tmp_path.glob("*.safetensors"))
+    assert result.code == 0, result.err
+    assert "since 2 parts cannot be a spec" in result.out
+    assert "note:   1 (Twice): a custom class with its own forward (Twice, net.py line" in result.out
+    assert "note:   extras (list): plain list attribute" in result.out
+    saved = json.loads(out.read_text())
+    assert saved["network"] == {"python": "../net.py:broken"}  # relative to the project's own folder
+
+    refused = nnstudio("summary", out)
+    assert refused.code == 2 and "Traceback" not in refused.err
+    assert f"{network} (broken)" in refused.err and "--allow-code" in refused.err
+    allowed = nnstudio("summary", out, "--allow-code")
+    assert allowed.code == 0, allowed.err
+    assert "Twice" in allowed.out
 
 
 def test_import_does_not_replace_a_project_unless_forced(nnstudio, network, tmp_path):

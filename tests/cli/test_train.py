@@ -92,7 +92,12 @@ def test_a_project_without_training_section_says_so(nnstudio, tmp_path):
     assert result.code == 2 and "training: the project has no training section" in result.err
 
 
-def test_ddp_with_two_processes_ends_with_identical_weights(tmp_path):
+@pytest.mark.parametrize(
+    "project, extra",
+    [(SPIRALS, ["--epochs", "2"]), (EXAMPLES / "custom_module.nnproj", ["--epochs", "1", "--allow-code"])],
+    ids=["spirals", "python-network"],
+)
+def test_ddp_with_two_processes_ends_with_identical_weights(tmp_path, project, extra):
     completed = subprocess.run(
         # --standalone: a free port for the rendezvous, so a second run on the machine cannot clash with this one
         [
@@ -104,10 +109,9 @@ def test_ddp_with_two_processes_ends_with_identical_weights(tmp_path):
             "-m",
             "app",
             "train",
-            str(SPIRALS),
+            str(project),
             "--ddp",
-            "--epochs",
-            "2",
+            *extra,
             "--out",
             str(tmp_path),
         ],

@@ -22,6 +22,7 @@ from app.network.inputs import InputSpec
 from app.network.usermodel import load_user_model
 from app.project.project_file import load_project
 from app.training.prepare import make_model
+from tests.core.project_helpers import SPEC_EXAMPLE_FILES
 
 NETWORK = """
 from collections import OrderedDict
@@ -81,7 +82,7 @@ def state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def problems_of(target: str) -> list[str]:
     with pytest.raises(UnrepresentableError) as caught:
-        import_project(target)
+        project_from_module(load_user_model(target), where=target)
     assert caught.value.where == target
     return [str(problem) for problem in caught.value.problems]
 
@@ -133,9 +134,9 @@ def test_a_plain_list_attribute_is_named(network_file):
     assert "use nn.ModuleList" in problem
 
 
-def test_every_unrepresentable_part_is_listed_and_nothing_is_imported(network_file):
+def test_every_part_a_spec_cannot_hold_is_listed_and_no_spec_is_made(network_file):
     with pytest.raises(UnrepresentableError) as caught:
-        import_project(f"{network_file}:with_both")
+        project_from_module(load_user_model(f"{network_file}:with_both"))
     assert [(p.path, p.class_name) for p in caught.value.problems] == [("1", "Block"), ("heads", "list")]
     lines = caught.value.message.splitlines()
     assert lines[0] == "cannot be imported as an editable project: 2 parts cannot be represented (nothing was written):"
@@ -197,7 +198,7 @@ def test_the_input_shape_is_guessed_from_the_first_layer_unless_given():
 
 
 def test_every_example_network_comes_back_as_the_same_spec():
-    for path in sorted((Path(__file__).resolve().parents[3] / "resources" / "examples").glob("*.nnproj")):
+    for path in SPEC_EXAMPLE_FILES:
         project = load_project(path)
         result = project_from_module(build(project.network, device="meta"), inputs=project.inputs)
         assert result.project.network == project.network, path.name

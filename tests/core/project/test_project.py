@@ -42,7 +42,7 @@ def test_saved_file_is_indented_json_in_to_json_order_with_a_trailing_newline(tm
     path = tmp_path / "net.nnproj"
     save_project(small_project(), path)
     text = path.read_text("utf-8")
-    assert text.endswith("}\n") and text.startswith('{\n  "format": "nnstudio-project",\n  "version": 2,')
+    assert text.endswith("}\n") and text.startswith('{\n  "format": "nnstudio-project",\n  "version": 3,')
     assert list(json.loads(text)) == list(small_project().to_json())
     assert '"shape": [2, 3]' in text  # a shape stays on one line
     assert project_bytes(small_project()) == path.read_bytes()
@@ -95,7 +95,7 @@ BAD_DOCUMENTS = [
     ("wrong format", _set(document(), ["format"], "other-app"), "format", 'must be "nnstudio-project"'),
     ("version a string", _set(document(), ["version"], "2"), "version", "must be an integer"),
     ("version a bool", _set(document(), ["version"], True), "version", "must be an integer"),
-    ("version 0", _set(document(), ["version"], 0), "version", "between 1 and 2"),
+    ("version 0", _set(document(), ["version"], 0), "version", "between 1 and 3"),
     ("unknown top key", _set(document(), ["colour"], "red"), "colour", "unknown key"),
     ("name a number", _set(document(), ["name"], 3), "name", "must be a string"),
     ("inputs empty", _set(document(), ["inputs"], []), "inputs", "non-empty list"),
@@ -219,7 +219,7 @@ def test_a_bad_document_names_the_path_at_fault(data, where, message):
 def test_a_newer_version_says_so():
     error = error_for(_set(document(), ["version"], 7))
     assert error.where == "version"
-    assert error.message == "was written by a newer nnstudio (version 7; this one reads up to 2)"
+    assert error.message == "was written by a newer nnstudio (version 7; this one reads up to 3)"
 
 
 BAD_BYTES = [
@@ -291,7 +291,7 @@ def v1_document() -> dict:
     return data
 
 
-def test_a_version_1_file_loads_as_version_2_and_saves_as_version_2(tmp_path):
+def test_a_version_1_file_loads_and_saves_as_the_current_version(tmp_path):
     old = tmp_path / "old.nnproj"
     old.write_text(json.dumps(v1_document()))
     project = load_project(old)
@@ -301,7 +301,7 @@ def test_a_version_1_file_loads_as_version_2_and_saves_as_version_2(tmp_path):
     assert project.network == small_project().network
     save_project(project, old)
     saved = json.loads(old.read_text())
-    assert saved["version"] == VERSION == 2
+    assert saved["version"] == VERSION == 3
     assert "input_shape" not in saved and saved["inputs"] == [{"shape": [4, 3], "dtype": "float64"}]
 
 
