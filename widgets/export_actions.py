@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox, QWidget
 
 from app.atomic import write_all_atomic
 from app.errors import NNStudioError
@@ -54,15 +54,13 @@ class ExportActions(QObject):
         self.weights_action = QAction("Weights (safetensors)...", self, triggered=self.export_weights)
         self.weights_action.setStatusTip("The model's state_dict as it is now (trained values included)")
         self.import_weights_action = QAction("Weights into this project...", self, triggered=self.import_weights)
-        self.import_python_action = QAction("Python model as a new project...", self, triggered=self.import_python)
-        self.import_python_action.setStatusTip("Import FILE.py:NAME as an editable project (runs its code)")
 
     def populate(self, menu: QMenu, before: QAction | None = None) -> None:
         """Add the Export and Import submenus to ``menu`` (before ``before``, e.g. Quit, if given)."""
         self.export_menu = QMenu("Export", menu)
         self.export_menu.addActions([self.script_action, self.onnx_action, self.weights_action])
         self.import_menu = QMenu("Import", menu)
-        self.import_menu.addActions([self.import_weights_action, self.import_python_action])
+        self.import_menu.addActions([self.import_weights_action])
         if before is None:
             menu.addMenu(self.export_menu)
             menu.addMenu(self.import_menu)
@@ -196,56 +194,6 @@ class ExportActions(QObject):
         self.session.message.emit(
             f"loaded {len(report.loaded)} of {total} tensors from {path.name} (Save writes them beside the project)"
         )
-        return True
-
-    def import_python(self) -> bool:
-        """Import FILE.py:NAME (runs its code) as a new, editable project."""
-        from app.interop.python_import import import_project
-
-        target, ok = QInputDialog.getText(
-            self.window,
-            "Import a Python model as a new project",
-            "FILE.py:NAME or package.module:NAME (a class, or a function that returns an nn.Module)\n\n"
-            "This imports the file and runs its code: import only code you trust.",
-        )
-        target = target.strip()
-        if not ok or not target:
-            return False
-        keep = (
-            QMessageBox.question(
-                self.window,
-                "Keep its weights?",
-                "Keep the weights the model's code gives it?\n\nNo: the project starts from its seeded "
-                "initialisation, like any other project.",
-                QMessageBox.Yes | QMessageBox.No,
-                QMessageBox.No,
-            )
-            == QMessageBox.Yes
-        )
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            result = import_project(target, with_weights=keep)
-        except Exception as error:  # the user's code may raise anything: nothing changes here
-            QApplication.restoreOverrideCursor()
-            hint = (
-                "\n\nFile > Open Python Model... shows such a model read-only."
-                if isinstance(error, NNStudioError)
-                else ""
-            )
-            return self._fail("Cannot import the model as a project", f"{describe(error)}{hint}")
-        QApplication.restoreOverrideCursor()
-        if not self.maybe_save("importing a Python model"):
-            return False
-        self.session.replace(result.project, None)
-        if result.state_dict is not None:
-            from app.training.prepare import make_model
-
-            model = make_model(result.project)  # freeze and mode as the project says
-            model.load_state_dict(result.state_dict)
-            self.session.set_model(model, trained=True)
-        modules = sum(1 for _ in result.project.network.walk())
-        notes = "".join(f"; {note}" for note in result.notes)
-        self.session.message.emit(f"imported {target}: {modules} modules{notes}")
         return True
 
     # Helpers ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""File actions: New, Open, Open example, Open recent, Open Python model, Save, Save As.
+"""File actions: New, New from Python Model, Open, Open example, Open recent, Save, Save As.
 
 Opening a broken file shows its error (with the JSON path) and changes nothing; closing or
 replacing a project with unsaved changes asks first.
@@ -10,10 +10,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from app.errors import NNStudioError
-from app.network.inputs import InputSpec, parse_shape_text
+from widgets.python_code import PythonActions
 from widgets.session import new_project
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -31,7 +31,7 @@ class FileActions:
         self.save_as_action = QAction(
             "Save As...", window, shortcut=QKeySequence("Ctrl+Shift+S"), triggered=self.save_as
         )
-        self.python_action = QAction("Open Python Model...", window, triggered=self.open_python_dialog)
+        self.python = PythonActions(window, self.maybe_save)
         self.quit_action = QAction("Quit", window, shortcut=QKeySequence.Quit, triggered=window.close)
         self.recent_menu = QMenu("Open Recent", window)
         self.examples_menu = QMenu("Open Example", window)
@@ -40,10 +40,11 @@ class FileActions:
         self._refresh_recent()
 
     def populate(self, menu: QMenu) -> None:
-        menu.addActions([self.new_action, self.open_action])
+        menu.addActions([self.new_action, self.python.new_action, self.open_action])
         menu.addMenu(self.examples_menu)
         menu.addMenu(self.recent_menu)
-        menu.addAction(self.python_action)
+        menu.addSeparator()
+        menu.addActions([self.python.trust_action, self.python.folders_action])
         menu.addSeparator()
         menu.addActions([self.save_action, self.save_as_action])
         menu.addSeparator()
@@ -75,56 +76,6 @@ class FileActions:
             self._remember(path)
         self.session.message.emit(f"opened {path}")
         return True
-
-    def open_python_dialog(self) -> None:
-        target, ok = QInputDialog.getText(
-            self.window,
-            "Open Python model",
-            "FILE.py:NAME or package.module:NAME\n\nThis imports the file and runs its code.",
-        )
-        if ok and target.strip():
-            self.open_python(target.strip())
-
-    def open_python(self, target: str) -> bool:
-        """Import a user's nn.Module (runs their code); editable when made of catalog types."""
-        from app.network.recover import spec_from_module
-        from app.network.usermodel import load_user_model
-        from app.project.project_file import Project
-
-        if not self.maybe_save("opening a Python model"):
-            return False
-        try:
-            model = load_user_model(target, device="meta")
-        except NNStudioError as error:
-            QMessageBox.warning(self.window, "Cannot load the model", str(error))
-            return False
-        try:
-            network = spec_from_module(model)
-        except NNStudioError as error:  # custom forward code: inspect it, read-only
-            self.inspect(target, model, str(error))
-            return False
-        inputs = self.session.project.inputs
-        self.session.replace(Project(network, inputs, name=target.rsplit(":", 1)[-1]), None)
-        self.session.message.emit(f"imported {target}: set the input shape in the Summary tab")
-        return True
-
-    def inspect(self, target: str, model, reason: str) -> None:
-        from widgets.inspect.model_dialog import InspectDialog
-
-        text, ok = QInputDialog.getText(
-            self.window,
-            "Input shape",
-            "Input shape for the summary, e.g. 2,3,32,32 (empty: none)",
-            text=",".join(map(str, self.session.project.inputs[0].shape)) if self.session.project.inputs else "",
-        )
-        inputs = None
-        if ok and text.strip():
-            try:
-                inputs = [InputSpec(parse_shape_text(text))]
-            except NNStudioError as error:
-                QMessageBox.warning(self.window, "Bad input shape", str(error))
-        self.inspector = InspectDialog(target, model, inputs, reason, self.window)
-        self.inspector.show()
 
     # Save ------------------------------------------------------------------------------------
     def save(self) -> bool:

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._docks()
         self._menus_and_toolbar()
+        self.files.python.confirm_code()  # a Python network given on the command line: ask before it runs
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
 

@@ -21,8 +21,11 @@ from app.errors import EditError, NNStudioError
 from app.network.analysis import Analysis, analyse
 from app.network.build import build
 from app.network.lint import LintWarning, lint
+from app.network.module_tree import module_tree
+from app.network.python_network import PythonNetwork
 from app.network.spec import Node, container
 from app.project.document import Changed, Document
+from app.project.network_module import build_network, code_location
 from app.project.project_file import Project, load_project, save_project
 from app.project.section_commands import SetSection
 from app.setup.modes import apply_mode, parse_mode
@@ -79,6 +82,7 @@ class Session(QObject):
         self.weights_unsaved = False  # the model holds values (trained) that only a Save keeps
         self.run_stopper: Callable[[], None] | None = None  # set by whoever runs training
         self._model: nn.Module | None = None
+        self._python_meta: nn.Module | None = None  # a Python network, built once (its code runs once)
         self._unsubscribe = self.document.subscribe(self._on_changed)
         self._refresh = QTimer(self, singleShot=True, interval=0)
         self._refresh.timeout.connect(self.reanalyse)
@@ -91,7 +95,39 @@ class Session(QObject):
 
     @property
     def network(self) -> Node:
-        return self.document.network
+        """The spec the views draw: the project's own, or the module tree of a Python network
+        (read-only; empty until its code may run)."""
+        network = self.project.network
+        if isinstance(network, Node):
+            return network
+        return module_tree(self._python_meta) if self._python_meta is not None else container("Sequential")
+
+    @property
+    def python_network(self) -> PythonNetwork | None:
+        network = self.project.network
+        return network if isinstance(network, PythonNetwork) else None
+
+    @property
+    def code_location(self) -> str | None:
+        """The folder (or package) whose code this project's network runs; None for a spec."""
+        return code_location(self.project)
+
+    def allow_code(self) -> None:
+        """The user trusts this project's code: build it now, and every view follows."""
+        self.project.code_allowed = True
+        self._python_meta = None
+        self._model = None
+        self.reanalyse()
+        self.projectReplaced.emit()
+
+    def fresh_meta_model(self) -> nn.Module:
+        """A new meta-device module of the network (nothing allocated) to try things on; raises
+        NNStudioError when the network cannot be built (or its code may not run yet)."""
+        if self.python_network is None:
+            return build(self.network, device="meta")
+        if self._python_meta is None:
+            self._python_meta = build_network(self.project, device="meta")
+        return copy.deepcopy(self._python_meta)
 
     @property
     def title(self) -> str:
@@ -111,6 +147,7 @@ class Session(QObject):
         self.path = path
         self.selected = ""
         self._model = None
+        self._python_meta = None
         self.weights_unsaved = False
         self.reanalyse()
         self.projectReplaced.emit()
@@ -137,6 +174,9 @@ class Session(QObject):
         """Run a core command; a refusal raises EditError with the reason (nothing changed)."""
         if self.busy_reason and getattr(command, "section", None) not in LIVE_SECTIONS:
             raise NNStudioError(f"the network cannot change now: {self.busy_reason}", "edit")
+        python = self.python_network
+        if python is not None and not isinstance(command, SetSection):
+            raise EditError(f"the network is Python code ({python.target}): edit it in its file", "network")
         return self.document.execute(command)
 
     def mode_section(self) -> dict:
@@ -153,7 +193,7 @@ class Session(QObject):
             mode["overrides"].pop(path, None)
         else:
             try:
-                modules = dict(build(self.network, device="meta").named_modules())
+                modules = dict(self.fresh_meta_model().named_modules())
             except NNStudioError as error:
                 raise EditError(f"the network cannot be built: {error.message}", error.where) from error
             if path not in modules:
@@ -198,7 +238,7 @@ class Session(QObject):
         """Analysis on the meta device and lint: milliseconds, so it runs after every edit."""
         self._refresh.stop()
         try:
-            meta = build(self.network, device="meta")
+            meta = self.fresh_meta_model()
             apply_freeze(meta, self.project.freeze)  # trainable counts as training will see them
             self.build_error = None
             self.analysis = analyse(meta, self.project.inputs)

@@ -2,11 +2,10 @@
 
 import shutil
 import sys
-import textwrap
 
 import pytest
 import torch
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 from safetensors.torch import load_file, save_file
 
 from app.project.project_file import load_project
@@ -79,7 +78,7 @@ def test_the_file_menu_has_export_and_import_submenus_before_quit(window):
     assert texts.index("Export") < texts.index("Import") < texts.index("Quit")
     assert texts.index("Export Diagram as SVG...") < texts.index("Export")
     assert menu_action(window, "Export", "ONNX...") is window.exports.onnx_action
-    assert menu_action(window, "Import", "Python model as a new project...") is window.exports.import_python_action
+    assert menu_action(window, "Import", "Weights into this project...") is window.exports.import_weights_action
 
 
 def test_export_python_script_writes_the_script_the_code_tab_shows(window, tmp_path, monkeypatch, qtbot):
@@ -230,117 +229,3 @@ def test_import_weights_from_a_pickle_is_refused_with_the_reason(window, tmp_pat
     menu_action(window, "Import", "Weights into this project...").trigger()
     assert len(shown) == 1 and "safetensors" in shown[0]
     assert window.session.model() is before
-
-
-# Import a Python model -------------------------------------------------------------------------
-def write_model(tmp_path, source: str):
-    path = tmp_path / "user_net.py"
-    path.write_text(textwrap.dedent(source), encoding="utf-8")
-    return path
-
-
-def type_in(monkeypatch, text: str):
-    asked: list[str] = []
-
-    def get_text(parent, title, label, *args, **kwargs):
-        asked.append(label)
-        return text, True
-
-    monkeypatch.setattr(QInputDialog, "getText", get_text)
-    return asked
-
-
-SMALL = """
-    from torch import nn
-
-    def make():
-        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-        nn.init.constant_(model[0].weight, 0.25)
-        return model
-"""
-
-
-def test_import_a_python_model_replaces_the_project(window, tmp_path, monkeypatch):
-    path = write_model(tmp_path, SMALL)
-    asked = type_in(monkeypatch, f"{path}:make")
-    answer(monkeypatch, QMessageBox.No)  # start from the init rules, not the code's weights
-    menu_action(window, "Import", "Python model as a new project...").trigger()
-    assert "runs its code" in asked[0]
-    network = window.session.network
-    assert [child.type for child in network.children] == ["Linear", "ReLU", "Linear"]
-    assert network.children[0].args["in_features"] == 4
-    assert window.session.path is None
-    assert window.session.project.name == "make"
-    assert not torch.all(window.session.model()[0].weight == 0.25)
-    assert "imported" in window.statusBar().currentMessage()
-
-
-def test_import_a_python_model_with_its_weights_makes_them_the_sessions(window, tmp_path, monkeypatch):
-    path = write_model(tmp_path, SMALL)
-    type_in(monkeypatch, f"{path}:make")
-    answer(monkeypatch, QMessageBox.Yes)
-    menu_action(window, "Import", "Python model as a new project...").trigger()
-    assert torch.all(window.session.model()[0].weight == 0.25)
-    assert window.session.weights_unsaved  # Save writes them
-
-
-def test_import_asks_to_save_unsaved_changes_first_and_cancel_keeps_everything(window, tmp_path, monkeypatch):
-    from app.project.network_commands import RenameNode
-
-    window.session.execute(RenameNode((0,), "body"))
-    before = window.session.project.to_json()
-    path = write_model(tmp_path, SMALL)
-    type_in(monkeypatch, f"{path}:make")
-    asked = answer(monkeypatch, QMessageBox.Cancel)
-    menu_action(window, "Import", "Python model as a new project...").trigger()
-    assert any(text.startswith("Unsaved changes") for text in asked)
-    assert window.session.project.to_json() == before
-
-
-def test_an_unrepresentable_python_model_lists_every_part_and_changes_nothing(window, tmp_path, monkeypatch):
-    path = write_model(
-        tmp_path,
-        """
-        import torch
-        from torch import nn
-
-        class Scale(nn.Module):
-            def forward(self, x):
-                return x * 2
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.body = nn.Sequential(nn.Linear(4, 4), Scale())
-
-            def forward(self, x):
-                return torch.relu(self.body(x))
-    """,
-    )
-    before = window.session.project.to_json()
-    type_in(monkeypatch, f"{path}:Net")
-    answer(monkeypatch, QMessageBox.No)
-    shown = errors(monkeypatch)
-    menu_action(window, "Import", "Python model as a new project...").trigger()
-    assert len(shown) == 1
-    assert "body.1 (Scale)" in shown[0] and "model (Net)" in shown[0]
-    assert "its own forward" in shown[0]
-    assert window.session.project.to_json() == before
-    assert window.session.path == tmp_path / "cnn.nnproj"
-
-
-def test_a_python_file_that_raises_is_reported_and_changes_nothing(window, tmp_path, monkeypatch):
-    path = write_model(
-        tmp_path,
-        """
-        def make():
-            raise RuntimeError("no such dataset on this machine")
-    """,
-    )
-    before = window.session.project.to_json()
-    type_in(monkeypatch, f"{path}:make")
-    answer(monkeypatch, QMessageBox.No)
-    shown = errors(monkeypatch)
-    menu_action(window, "Import", "Python model as a new project...").trigger()
-    assert len(shown) == 1 and "no such dataset on this machine" in shown[0]
-    assert window.session.project.to_json() == before

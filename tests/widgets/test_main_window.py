@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.project.network_commands import RenameNode, SetArgument
 from app.project.project_file import load_project
@@ -111,23 +111,3 @@ def test_problems_list_and_status_follow_the_analysis(window):
 def test_open_example_menu_lists_every_example(window):
     names = [action.text() for action in window.files.examples_menu.actions()]
     assert names == sorted(path.stem for path in EXAMPLES.glob("*.nnproj"))
-
-
-def test_a_python_model_opens_as_a_project_or_read_only_with_the_plain_list_warning(window, tmp_path, monkeypatch):
-    source = tmp_path / "nets.py"
-    source.write_text(
-        "import torch\nfrom torch import nn\n"
-        "def mlp():\n    return nn.Sequential(nn.Linear(8, 4), nn.ReLU())\n"
-        "class Hidden(nn.Module):\n"
-        "    def __init__(self):\n        super().__init__()\n"
-        "        self.layers = [nn.Linear(8, 8), nn.Linear(8, 8)]\n        self.head = nn.Linear(8, 2)\n"
-        "    def forward(self, x):\n        return self.head(x)\n"
-    )
-    window.session.document.mark_saved()
-    assert window.files.open_python(f"{source}:mlp")
-    assert str(window.session.network.children[0]) == "Linear(in_features=8, out_features=4)"
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("2,8", True))
-    assert not window.files.open_python(f"{source}:Hidden")
-    text = window.files.inspector.text.toPlainText()
-    assert text.startswith("Hidden(") and "head (Linear)" in text and "[2, 2]" in text
-    assert "`layers` is a plain list holding 2 modules with 144 parameters" in text

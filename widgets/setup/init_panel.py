@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 from torch import nn
 
 from app.errors import NNStudioError
-from app.network.build import build
 from app.project.section_commands import SetSection
 from app.setup.initializers import SCHEMES, apply_init, parse_init
 from app.setup.selectors import named_parameters_with_owner
@@ -37,11 +36,11 @@ BINS = 50
 COLUMNS = ("select", "scheme", "args")
 
 
-def check_rules(network, init: dict) -> None:
+def check_rules(session, init: dict) -> None:
     """Apply the rules to a meta-device copy: raises the error a real run would (naming the parameter)."""
     config = parse_init(init)
     try:
-        meta = build(network, device="meta")
+        meta = session.fresh_meta_model()
     except NNStudioError:
         return  # the network itself is broken: the problems list says so
     try:
@@ -154,7 +153,7 @@ class InitPanel(QWidget):
 
     def _fill_parameters(self) -> None:
         try:
-            names = [name for name, _, _ in named_parameters_with_owner(build(self.session.network, device="meta"))]
+            names = [name for name, _, _ in named_parameters_with_owner(self.session.fresh_meta_model())]
         except NNStudioError:
             names = []
         current = self.parameter_combo.currentText()
@@ -176,7 +175,7 @@ class InitPanel(QWidget):
     # Gestures -> commands --------------------------------------------------------------------
     def _execute(self, init: dict, label) -> bool:
         try:
-            check_rules(self.session.network, init)
+            check_rules(self.session, init)
         except NNStudioError as error:
             show_error(label, error)
             return False

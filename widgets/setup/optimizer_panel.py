@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import NNStudioError
-from app.network.build import build
 from app.project.section_commands import SetSection
 from app.setup.optim import OPTIMIZERS, build_optimizer, hyperparameters
 from app.setup.schedulers import ARGUMENTS
@@ -221,7 +220,7 @@ class OptimizerPanel(QWidget):
         self.assignment_tree.clear()
         try:
             config = optimizer_config(self.session.project)
-            model = build(self.session.network, device="meta")
+            model = self.session.fresh_meta_model()
             apply_freeze(model, self.session.project.freeze)
             optimizer, assignment = build_optimizer(model, config)
         except NNStudioError as error:
