@@ -21,9 +21,9 @@ from app.network.build import build
 from app.network.catalog import catalog, type_name_of
 from app.network.lint import lint
 from app.network.recover import _recover, _slot_modules, spec_from_module  # recover's walk, shared not copied
+from app.network.usermodel import USER_MODULE_PREFIX
 
 SHOWN_REPR = 120
-USER_MODULE_PREFIX = "nnstudio_user_"  # how load_user_model names a module imported from a file
 
 
 @dataclass(frozen=True)

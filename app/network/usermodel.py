@@ -76,6 +76,14 @@ def load_user_model(target: str, kwargs: dict | None = None, device: str = "meta
         return _construct(factory, name, kwargs, device, target)
 
 
+USER_MODULE_PREFIX = "nnstudio_user_"  # how a module imported from a file is named in sys.modules
+
+
+def shown_module_name(name: str) -> str:
+    """A class's ``__module__`` as a user knows it: ``custom_module``, not ``nnstudio_user_3_custom_module``."""
+    return re.sub(rf"^{USER_MODULE_PREFIX}\d+_", "", name)
+
+
 def split_target(target: str) -> tuple[str, str]:
     if not isinstance(target, str) or ":" not in target:
         raise ModelLoadError(f"missing ':NAME' ({TARGET_FORMS})", str(target))
@@ -118,7 +126,7 @@ def _on_sys_path(folder: Path | None) -> Iterator[None]:
 
 def _import_file(path: Path, target: str) -> ModuleType:
     stem = re.sub(r"\W", "_", path.stem)
-    module_name = f"nnstudio_user_{next(_counter)}_{stem}"  # unique: reloading an edited file re-runs it
+    module_name = f"{USER_MODULE_PREFIX}{next(_counter)}_{stem}"  # unique: reloading an edited file re-runs it
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ModelLoadError(f"cannot import {path.name}", target)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem,
 from torch import nn
 
 from app.network.lint import LintWarning
+from app.network.usermodel import shown_module_name
 
 CAPTIONS = {
     "_parameters": "only this module's own parameters; its children's are in _modules. parameters() walks both.",
@@ -158,7 +159,8 @@ class InternalsPanel(QWidget):
         except AttributeError:
             self.title_label.setText(f"{path}: no such module in the model")
             return
-        self.title_label.setText(f"<b>{path or '(model)'}</b>: {type(module).__module__}.{type(module).__qualname__}")
+        where = shown_module_name(type(module).__module__)
+        self.title_label.setText(f"<b>{path or '(model)'}</b>: {where}.{type(module).__qualname__}")
         self.sections = describe(module, path, self.session.warnings)
         self._fill()
 

@@ -70,6 +70,15 @@ class LayerPalette(QWidget):
         self.search.returnPressed.connect(self._choose_first)
         self.tree.itemDoubleClicked.connect(self._activated)
         self.tree.entered.connect(lambda item: self._activated(item, 0))
+        session.projectReplaced.connect(self._follow_project)
+        self._follow_project()
+
+    def _follow_project(self) -> None:
+        """A Python network is edited in its file: the palette rests, and says why."""
+        python = self.session.python_network
+        self.tree.setEnabled(python is None)
+        self.search.setEnabled(python is None)
+        self.setToolTip("" if python is None else f"The network is Python code ({python.target}): edit it in its file")
 
     def _fill(self) -> None:
         bold = QFont(self.font())

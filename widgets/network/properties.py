@@ -172,6 +172,12 @@ class PropertiesPanel(QWidget):
         entry = layer_type(node.type)
         where = self.session.selected or "network"
         self.title.setText(f"<b>{node.type}</b> &nbsp; {where}")
+        python = self.session.python_network
+        if python is not None:  # the code is the source: nothing to edit here
+            self.doc.setText(f"Defined in Python code ({python.target}): edit its arguments in the file.")
+            self.summary.clear()
+            self.summary.hide()
+            return
         self.doc.setText(entry.doc if entry is not None else "")
         if entry is not None and entry.takes_children:
             kind = (
