@@ -102,3 +102,16 @@ def test_onnx_export_of_a_python_network(nnstudio, tutorial, tmp_path):
     result = nnstudio("export", tutorial, "--allow-code", "--onnx", tmp_path / "m.onnx", timeout=300)
     assert result.code == 0, result.err
     assert (tmp_path / "m.onnx").stat().st_size > 10_000
+
+
+def test_two_runs_give_identical_weights_and_resume_continues_exactly(nnstudio, tutorial, tmp_path):
+    full, first, resumed = tmp_path / "full", tmp_path / "first", tmp_path / "resumed"
+    assert nnstudio("train", tutorial, "--allow-code", "--epochs", "2", "--out", full, timeout=300).code == 0
+    assert nnstudio("train", tutorial, "--allow-code", "--epochs", "1", "--out", first, timeout=300).code == 0
+    checkpoint = first / "checkpoint.json"
+    result = nnstudio(
+        "train", tutorial, "--allow-code", "--epochs", "2", "--resume", checkpoint, "--out", resumed, timeout=300
+    )
+    assert result.code == 0, result.err
+    a, b = load_file(str(full / "weights.safetensors")), load_file(str(resumed / "weights.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
