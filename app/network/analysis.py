@@ -17,6 +17,7 @@ from torch.func import functional_call
 
 from app.errors import ShapeError
 from app.network.build import build
+from app.network.counting import Counts
 from app.network.expectations import Mismatch, expected, explain
 from app.network.inputs import InputSpec
 from app.network.spec import Node
@@ -48,6 +49,8 @@ class LayerRow:
     status: str  # "ok" | "not called" | "failed" | "not computed"
     calls: int
     message: str = ""
+    flops: int | None = None  # forward FLOPs, submodules included; None where the forward did not finish
+    activation_bytes: int | None = None  # what its forward saves for backward, each storage once
 
     def to_json(self) -> dict:
         return {
@@ -59,6 +62,8 @@ class LayerRow:
             "trainable_params": self.trainable_params,
             "buffers": self.buffers,
             "status": self.status,
+            "flops": self.flops,
+            "activation_bytes": self.activation_bytes,
         }
 
 
@@ -72,6 +77,9 @@ class Analysis:
     buffer_bytes: int = 0
     output_shape: list | None = None
     error: ShapeError | None = None
+    total_flops: int | None = None  # None without inputs, after a failure, or when not counted
+    activation_bytes: int | None = None  # saved for backward by the whole forward, each storage once
+    trainable_bytes: int = 0
 
     def to_json(self) -> dict:
         return {
@@ -81,6 +89,7 @@ class Analysis:
             "total_buffers": self.total_buffers,
             "param_bytes": self.param_bytes,
             "output_shape": self.output_shape,
+            "total_flops": self.total_flops,
             "error": str(self.error) if self.error is not None else None,
         }
 
@@ -88,12 +97,13 @@ class Analysis:
         return next((row for row in self.rows if row.path == path), None)
 
 
-def analyse_spec(node: Node, inputs: list[InputSpec] | None) -> Analysis:
-    return analyse(build(node, device="meta"), inputs)
+def analyse_spec(node: Node, inputs: list[InputSpec] | None, counts: bool = True) -> Analysis:
+    return analyse(build(node, device="meta"), inputs, counts)
 
 
-def analyse(module: nn.Module, inputs: list[InputSpec] | None) -> Analysis:
-    """Counts for every module and, given inputs, the shapes one meta forward pass produces."""
+def analyse(module: nn.Module, inputs: list[InputSpec] | None, counts: bool = True) -> Analysis:
+    """Counts for every module and, given inputs, the shapes one meta forward pass produces; with
+    ``counts``, that pass also counts each module's FLOPs and what autograd saves for backward."""
     named = list(module.named_modules())
     analysis = _counts(module, named)
     if inputs is None:
@@ -101,10 +111,13 @@ def analyse(module: nn.Module, inputs: list[InputSpec] | None) -> Analysis:
             row.status, row.message = "not computed", "no input shape given"
         return analysis
     recorder = _Recorder(named)
-    output, error = recorder.run(module, [spec.meta_tensor() for spec in inputs])
-    analysis.output_shape = shape_of(output) if error is None else None
+    output, error = recorder.run(module, [spec.meta_tensor() for spec in inputs], counts)
+    analysis.output_shape = output if error is None else None
     analysis.error = error
     recorder.fill(analysis.rows, error)
+    if recorder.counts is not None and error is None:
+        analysis.total_flops = recorder.counts.total_flops
+        analysis.activation_bytes = recorder.counts.saved_bytes
     return analysis
 
 
@@ -137,6 +150,7 @@ def _counts(module: nn.Module, named: list[tuple[str, nn.Module]]) -> Analysis:
         trainable_params=sum(_numel(p) for p in params if p.requires_grad),
         total_buffers=sum(_numel(b) for b in buffers),
         param_bytes=sum(_numel(p) * p.element_size() for p in params),
+        trainable_bytes=sum(_numel(p) * p.element_size() for p in params if p.requires_grad),
         buffer_bytes=sum(_numel(b) * b.element_size() for b in buffers),
     )
 
@@ -174,6 +188,7 @@ class _Recorder:
         self.failed_path = ""
         self.failed_id: int | None = None
         self.unfinished: set[int] = set()
+        self.counts: Counts | None = None
 
     def _enter(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         key = id(module)
@@ -189,7 +204,7 @@ class _Recorder:
             pass
         self.outputs.setdefault(id(module), shape_of(output))
 
-    def run(self, module: nn.Module, args: list[torch.Tensor]) -> tuple[Any, ShapeError | None]:
+    def run(self, module: nn.Module, args: list[torch.Tensor], counts: bool) -> tuple[Any, ShapeError | None]:
         handles = []
         entered_args: dict[int, tuple[tuple, dict]] = {}
 
@@ -206,9 +221,13 @@ class _Recorder:
             for _, sub in self.named:
                 handles.append(sub.register_forward_pre_hook(enter, with_kwargs=True))
                 handles.append(sub.register_forward_hook(self._exit, with_kwargs=True))
+            state = _meta_state(module)
+            own = [*module.parameters(), *module.buffers()] if state is None else list(state.values())
+            self.counts = Counts(self.stack, own) if counts else None
             # Factory calls inside a user's forward (torch.zeros for an RNN's h0) land on meta too.
-            with torch.no_grad(), torch.device("meta"):
-                return _meta_call(module, args), None
+            with self.counts.counting() if self.counts else torch.no_grad(), torch.device("meta"):
+                output = module(*args) if state is None else functional_call(module, state, tuple(args))
+                return shape_of(output), None  # shapes only: the saved tensors go with the graph
         except Exception as error:  # any failure is reported on the module at fault, not raised
             culprit = self.stack[-1] if self.stack else module
             a, kw = entered_args.get(id(culprit), (tuple(args), {}))
@@ -245,6 +264,9 @@ class _Recorder:
                 row.message = f"not reached: the forward stopped at {self.failed_path}"
             else:
                 row.status, row.message = "not called", self._why_not_called(sub)
+            if self.counts is not None and row.status in ("ok", "not called"):
+                row.flops = self.counts.module_flops(sub)
+                row.activation_bytes = self.counts.module_saved_bytes(sub)
 
     def _why_not_called(self, module: nn.Module) -> str:
         parent = self.parent_of.get(id(module))
@@ -254,9 +276,9 @@ class _Recorder:
         return f"its forward never ran: {where} ({type(parent).__name__}) uses it without calling it"
 
 
-def _meta_call(module: nn.Module, args: list[torch.Tensor]) -> Any:
+def _meta_state(module: nn.Module) -> dict[str, torch.Tensor] | None:
+    """Meta stand-ins for a module's real tensors, or None when they are all meta already."""
     tensors = [*module.named_parameters(), *module.named_buffers()]
     if all(t.is_meta for _, t in tensors):
-        return module(*args)
-    stand_ins = {name: torch.empty_like(t, device="meta").requires_grad_(t.requires_grad) for name, t in tensors}
-    return functional_call(module, stand_ins, tuple(args))
+        return None
+    return {name: torch.empty_like(t, device="meta").requires_grad_(t.requires_grad) for name, t in tensors}

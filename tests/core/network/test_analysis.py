@@ -100,6 +100,7 @@ def test_to_json_has_exactly_the_documented_keys():
         "total_buffers",
         "param_bytes",
         "output_shape",
+        "total_flops",
         "error",
     }
     assert set(data["layers"][0]) == {
@@ -111,6 +112,8 @@ def test_to_json_has_exactly_the_documented_keys():
         "trainable_params",
         "buffers",
         "status",
+        "flops",
+        "activation_bytes",
     }
     assert data["error"] is None and data["output_shape"] == [2, 10]
 
