@@ -90,7 +90,7 @@ def project_from_module(
     project = Project(network, inputs, name=name, freeze=list(frozen), mode=_mode(model))
     if frozen:
         notes.append(f"{len(frozen)} frozen parameter{'s' if len(frozen) != 1 else ''} went into the freeze section")
-    error = analyse(build(network, device="meta"), inputs).error
+    error = analyse(build(network, device="meta"), inputs, counts=False).error
     if error is not None:
         notes.append(f"the inputs do not fit the network yet: {error}")
     state = _weights(network, model, project, notes, where) if with_weights else None
