@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.network.report import format_bytes
 from widgets.export_actions import ExportActions
 from widgets.files import FileActions
 from widgets.inspect.code_panel import CodePanel
@@ -208,9 +209,12 @@ class MainWindow(QMainWindow):
         if analysis is None:
             self.status.setText("the network cannot be built")
             return
+        cost = self.session.estimate
+        memory = cost.memory if cost is not None else None
         self.status.setText(
             f"{analysis.total_params:,} parameters ({analysis.trainable_params:,} trainable), "
             f"{analysis.param_bytes / 1e6:.2f} MB; output {_shape(analysis.output_shape)}"
+            + (f"; training needs {format_bytes(memory.total)}" if memory is not None else "")
         )
 
     def _select_problem(self, item: QListWidgetItem) -> None:

@@ -29,6 +29,7 @@ from app.project.network_module import build_network, code_location
 from app.project.project_file import Project, load_project, save_project
 from app.project.section_commands import SetSection
 from app.setup.modes import apply_mode, parse_mode
+from app.training.estimate import Estimate, estimate
 from app.training.prepare import apply_freeze
 
 UNTITLED = "untitled"
@@ -74,6 +75,7 @@ class Session(QObject):
         self.document = Document(project or new_project())
         self.path: Path | None = path
         self.analysis: Analysis | None = None
+        self.estimate: Estimate | None = None  # training memory and the device fit
         self.warnings: list[LintWarning] = []
         self.build_error: NNStudioError | None = None
         self.meta_model: nn.Module | None = None  # the network on the meta device, frozen as the project says
@@ -246,7 +248,18 @@ class Session(QObject):
             self.meta_model = meta
         except NNStudioError as error:
             self.build_error, self.analysis, self.warnings, self.meta_model = error, None, [], None
+        self.estimate = self._estimate()
         self.analysed.emit()
+
+    def _estimate(self) -> Estimate | None:
+        if self.meta_model is None or self.analysis is None:
+            return None
+        project = self.project
+        try:
+            return estimate(self.meta_model, self.analysis, project.inputs, project, project.device)
+        except NNStudioError as error:  # an optimizer section that does not apply: the setup panel says why
+            self.message.emit(f"No memory estimate: {error}")
+            return None
 
     def model(self) -> nn.Module | None:
         """The real model on the CPU (init rules, seed, saved weights, freeze, mode), built once

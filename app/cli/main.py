@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--input-dtype", action="append", default=[], help="e.g. int64; once or once per input")
     summary.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_allow_code_flag(summary)
+    summary.add_argument(
+        "--device", help="cpu, cuda:N, mps or dp:0,1: does a training step fit it? (default: the project's)"
+    )
 
     validate = commands.add_parser("validate", help="check a project file; exit 0 or 2 with the reason")
     validate.add_argument("project")

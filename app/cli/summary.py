@@ -1,4 +1,4 @@
-"""``nnstudio summary``: print(model), the per-layer table and the lint warnings."""
+"""``nnstudio summary``: print(model), the per-layer table, training memory and the lint warnings."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from app.network.inputs import InputSpec, inputs_from_cli
 from app.network.lint import lint
 from app.network.report import format_summary
 from app.project.network_module import build_network
+from app.setup.memory_text import fit_line, memory_lines
 from app.setup.optim import build_optimizer
+from app.training.estimate import estimate
 from app.training.prepare import apply_freeze, optimizer_config
 
 if TYPE_CHECKING:
@@ -24,20 +26,28 @@ if TYPE_CHECKING:
 
 def run_summary(args: argparse.Namespace) -> int:
     model, inputs, project = _model_and_inputs(args)
+    if project is not None:
+        apply_freeze(model, project.freeze)  # trainable counts, gradients and state as training sees them
     analysis = analyse(model, inputs)
     warnings = [warning.message for warning in lint(model)]
+    device = args.device or (project.device if project is not None else None)
+    cost = estimate(model, analysis, inputs, project, device, "--device" if args.device else "device")
     optimizer_text = None
     if project is not None and project.optimizer is not None:
-        optimizer, assignment = _optimizer(model, project)
+        optimizer, assignment = build_optimizer(model, optimizer_config(project))
         optimizer_text = repr(optimizer)
         warnings += assignment.warnings(optimizer_config(project))
     if args.json:
         extra = {"optimizer": optimizer_text} if optimizer_text is not None else {}
-        print(json.dumps({**analysis.to_json(), "warnings": warnings, **extra}))
+        print(json.dumps({**analysis.to_json(), **cost.to_json(), "warnings": warnings, **extra}))
     else:
         print(model)
         print()
         print(format_summary(analysis, inputs, warnings))
+        if cost.memory is not None:
+            print("\n".join(memory_lines(cost.memory)))
+        if cost.fit is not None:
+            print(fit_line(cost.fit))
         if optimizer_text is not None:
             print()
             print(optimizer_text)
@@ -45,12 +55,6 @@ def run_summary(args: argparse.Namespace) -> int:
         print(f"nnstudio: error: {analysis.error}", file=sys.stderr)
         return 2
     return 0
-
-
-def _optimizer(model: nn.Module, project):
-    """torch's optimizer over the meta model's parameters: its repr, without allocating weights."""
-    apply_freeze(model, project.freeze)
-    return build_optimizer(model, optimizer_config(project))
 
 
 def _model_and_inputs(args: argparse.Namespace) -> tuple[nn.Module, list[InputSpec] | None, Project | None]:

@@ -88,7 +88,7 @@ def python_project(
     ]
     frozen, inputs = _frozen_and_inputs(model, inputs, notes)
     project = Project(network, inputs, name=name, freeze=frozen, mode=_mode(model))
-    error = analyse(model, inputs).error
+    error = analyse(model, inputs, counts=False).error
     if error is not None:
         notes.append(f"the inputs do not fit the network yet: {error}")
     state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()} if with_weights else None
@@ -111,7 +111,7 @@ def project_from_module(
     notes: list[str] = []
     frozen, inputs = _frozen_and_inputs(model, inputs, notes)
     project = Project(network, inputs, name=name, freeze=frozen, mode=_mode(model))
-    error = analyse(build(network, device="meta"), inputs).error
+    error = analyse(build(network, device="meta"), inputs, counts=False).error
     if error is not None:
         notes.append(f"the inputs do not fit the network yet: {error}")
     state = _weights(network, model, project, notes, where) if with_weights else None

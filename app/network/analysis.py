@@ -17,6 +17,8 @@ from torch.func import functional_call
 
 from app.errors import ShapeError
 from app.network.build import build
+from app.network.counting import Counts
+from app.network.expectations import Mismatch, expected, explain
 from app.network.inputs import InputSpec
 from app.network.spec import Node
 
@@ -47,6 +49,8 @@ class LayerRow:
     status: str  # "ok" | "not called" | "failed" | "not computed"
     calls: int
     message: str = ""
+    flops: int | None = None  # forward FLOPs, submodules included; None where the forward did not finish
+    activation_bytes: int | None = None  # what its forward saves for backward, each storage once
 
     def to_json(self) -> dict:
         return {
@@ -58,6 +62,8 @@ class LayerRow:
             "trainable_params": self.trainable_params,
             "buffers": self.buffers,
             "status": self.status,
+            "flops": self.flops,
+            "activation_bytes": self.activation_bytes,
         }
 
 
@@ -71,6 +77,9 @@ class Analysis:
     buffer_bytes: int = 0
     output_shape: list | None = None
     error: ShapeError | None = None
+    total_flops: int | None = None  # None without inputs, after a failure, or when not counted
+    activation_bytes: int | None = None  # saved for backward by the whole forward, each storage once
+    trainable_bytes: int = 0
 
     def to_json(self) -> dict:
         return {
@@ -80,6 +89,7 @@ class Analysis:
             "total_buffers": self.total_buffers,
             "param_bytes": self.param_bytes,
             "output_shape": self.output_shape,
+            "total_flops": self.total_flops,
             "error": str(self.error) if self.error is not None else None,
         }
 
@@ -87,12 +97,13 @@ class Analysis:
         return next((row for row in self.rows if row.path == path), None)
 
 
-def analyse_spec(node: Node, inputs: list[InputSpec] | None) -> Analysis:
-    return analyse(build(node, device="meta"), inputs)
+def analyse_spec(node: Node, inputs: list[InputSpec] | None, counts: bool = True) -> Analysis:
+    return analyse(build(node, device="meta"), inputs, counts)
 
 
-def analyse(module: nn.Module, inputs: list[InputSpec] | None) -> Analysis:
-    """Counts for every module and, given inputs, the shapes one meta forward pass produces."""
+def analyse(module: nn.Module, inputs: list[InputSpec] | None, counts: bool = True) -> Analysis:
+    """Counts for every module and, given inputs, the shapes one meta forward pass produces; with
+    ``counts``, that pass also counts each module's FLOPs and what autograd saves for backward."""
     named = list(module.named_modules())
     analysis = _counts(module, named)
     if inputs is None:
@@ -100,10 +111,13 @@ def analyse(module: nn.Module, inputs: list[InputSpec] | None) -> Analysis:
             row.status, row.message = "not computed", "no input shape given"
         return analysis
     recorder = _Recorder(named)
-    output, error = recorder.run(module, [spec.meta_tensor() for spec in inputs])
-    analysis.output_shape = shape_of(output) if error is None else None
+    output, error = recorder.run(module, [spec.meta_tensor() for spec in inputs], counts)
+    analysis.output_shape = output if error is None else None
     analysis.error = error
     recorder.fill(analysis.rows, error)
+    if recorder.counts is not None and error is None:
+        analysis.total_flops = recorder.counts.total_flops
+        analysis.activation_bytes = recorder.counts.saved_bytes
     return analysis
 
 
@@ -136,6 +150,7 @@ def _counts(module: nn.Module, named: list[tuple[str, nn.Module]]) -> Analysis:
         trainable_params=sum(_numel(p) for p in params if p.requires_grad),
         total_buffers=sum(_numel(b) for b in buffers),
         param_bytes=sum(_numel(p) * p.element_size() for p in params),
+        trainable_bytes=sum(_numel(p) * p.element_size() for p in params if p.requires_grad),
         buffer_bytes=sum(_numel(b) * b.element_size() for b in buffers),
     )
 
@@ -173,6 +188,7 @@ class _Recorder:
         self.failed_path = ""
         self.failed_id: int | None = None
         self.unfinished: set[int] = set()
+        self.counts: Counts | None = None
 
     def _enter(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         key = id(module)
@@ -188,7 +204,7 @@ class _Recorder:
             pass
         self.outputs.setdefault(id(module), shape_of(output))
 
-    def run(self, module: nn.Module, args: list[torch.Tensor]) -> tuple[Any, ShapeError | None]:
+    def run(self, module: nn.Module, args: list[torch.Tensor], counts: bool) -> tuple[Any, ShapeError | None]:
         handles = []
         entered_args: dict[int, tuple[tuple, dict]] = {}
 
@@ -199,15 +215,19 @@ class _Recorder:
             # int64), so the family checks run first and catch what training would hit.
             problem = expected(m, a, kw)
             if problem:
-                raise _Mismatch(problem)
+                raise Mismatch(problem)
 
         try:
             for _, sub in self.named:
                 handles.append(sub.register_forward_pre_hook(enter, with_kwargs=True))
                 handles.append(sub.register_forward_hook(self._exit, with_kwargs=True))
+            state = _meta_state(module)
+            own = [*module.parameters(), *module.buffers()] if state is None else list(state.values())
+            self.counts = Counts(self.stack, own) if counts else None
             # Factory calls inside a user's forward (torch.zeros for an RNN's h0) land on meta too.
-            with torch.no_grad(), torch.device("meta"):
-                return _meta_call(module, args), None
+            with self.counts.counting() if self.counts else torch.no_grad(), torch.device("meta"):
+                output = module(*args) if state is None else functional_call(module, state, tuple(args))
+                return shape_of(output), None  # shapes only: the saved tensors go with the graph
         except Exception as error:  # any failure is reported on the module at fault, not raised
             culprit = self.stack[-1] if self.stack else module
             a, kw = entered_args.get(id(culprit), (tuple(args), {}))
@@ -244,6 +264,9 @@ class _Recorder:
                 row.message = f"not reached: the forward stopped at {self.failed_path}"
             else:
                 row.status, row.message = "not called", self._why_not_called(sub)
+            if self.counts is not None and row.status in ("ok", "not called"):
+                row.flops = self.counts.module_flops(sub)
+                row.activation_bytes = self.counts.module_saved_bytes(sub)
 
     def _why_not_called(self, module: nn.Module) -> str:
         parent = self.parent_of.get(id(module))
@@ -253,144 +276,9 @@ class _Recorder:
         return f"its forward never ran: {where} ({type(parent).__name__}) uses it without calling it"
 
 
-def _meta_call(module: nn.Module, args: list[torch.Tensor]) -> Any:
+def _meta_state(module: nn.Module) -> dict[str, torch.Tensor] | None:
+    """Meta stand-ins for a module's real tensors, or None when they are all meta already."""
     tensors = [*module.named_parameters(), *module.named_buffers()]
     if all(t.is_meta for _, t in tensors):
-        return module(*args)
-    stand_ins = {name: torch.empty_like(t, device="meta").requires_grad_(t.requires_grad) for name, t in tensors}
-    return functional_call(module, stand_ins, tuple(args))
-
-
-# ---- what each family of layers expected -------------------------------------------------
-
-
-def _dims(shape: Any) -> str:
-    if isinstance(shape, torch.Size):
-        return "(" + ", ".join(str(s) for s in shape) + ")"
-    return repr(shape)
-
-
-def _shapes(args: tuple) -> str:
-    parts = [_dims(a.shape) if isinstance(a, torch.Tensor) else type(a).__name__ for a in args]
-    return ", ".join(parts) if parts else "nothing"
-
-
-class _Mismatch(Exception):
-    """Raised by the pre-hook when a family check already knows what the module expected."""
-
-
-def expected(module: nn.Module, args: tuple, kwargs: dict) -> str | None:
-    """What a module of a common family expected and did not get, or None when it looks fine."""
-    # A PackedSequence first argument (or none) is not what the checks below understand.
-    if not args or not isinstance(args[0], torch.Tensor):
         return None
-    tensors = [a for a in args if isinstance(a, torch.Tensor)]
-    try:
-        return _expected(module, tensors, kwargs, f"input {_shapes(args)}")
-    except Exception:  # an odd module state must never hide the forward's own error
-        return None
-
-
-def explain(module: nn.Module, args: tuple, kwargs: dict, error: Exception) -> str:
-    """The family check's text, or torch's own first line after the shapes given."""
-    if isinstance(error, _Mismatch):
-        return str(error)
-    lines = str(error).strip().splitlines()
-    return f"input {_shapes(args)}: {lines[0] if lines else type(error).__name__}"
-
-
-def _expected(module: nn.Module, xs: list[torch.Tensor], kwargs: dict, given: str) -> str | None:
-    x = xs[0]
-    weight = getattr(module, "weight", None)
-    weighted = isinstance(module, nn.Linear | nn.Bilinear | nn.modules.conv._ConvNd)
-    if weighted and isinstance(weight, torch.Tensor):
-        wrong = next((t.dtype for t in xs if t.dtype != weight.dtype), None)
-        if wrong is not None:
-            return f"{given} is {_dtype(wrong)} but the weights are {_dtype(weight.dtype)}"
-    if isinstance(module, nn.Embedding | nn.EmbeddingBag):
-        if x.is_floating_point() or x.dtype == torch.bool:
-            return f"{given} needs an integer dtype (int64 or int32), got {_dtype(x.dtype)}"
-    elif isinstance(module, nn.Linear):
-        if x.dim() == 0 or x.shape[-1] != module.in_features:
-            return f"{given} but in_features={module.in_features}"
-    elif isinstance(module, nn.Bilinear) and len(xs) == 2:
-        if xs[0].shape[-1] != module.in1_features or xs[1].shape[-1] != module.in2_features:
-            return f"{given} but in1_features={module.in1_features}, in2_features={module.in2_features}"
-    elif isinstance(module, nn.modules.conv._ConvNd):
-        return _conv(module, x, given)
-    elif isinstance(module, nn.modules.batchnorm._BatchNorm | nn.modules.instancenorm._InstanceNorm):
-        return _channels(module, x, given, "num_features", module.num_features)
-    elif isinstance(module, nn.GroupNorm) and module.affine:  # without weights any C divisible works
-        if x.dim() < 2 or x.shape[1] != module.num_channels:
-            return f"{given} has {_channel_text(x, 1)} but num_channels={module.num_channels}"
-    elif isinstance(module, nn.LayerNorm | nn.RMSNorm):
-        wanted = tuple(module.normalized_shape)
-        if tuple(x.shape[-len(wanted) :]) != wanted or x.dim() < len(wanted):
-            return f"{given} ends in {_dims(x.shape[-len(wanted) :])} but normalized_shape={wanted}"
-    elif isinstance(module, nn.RNNBase):
-        if x.dim() not in (2, 3):
-            return f"{given} must be 2D (L, H_in) or 3D, got {x.dim()}D"
-        if x.shape[-1] != module.input_size:
-            return f"{given} has {x.shape[-1]} features on the last dim but input_size={module.input_size}"
-    elif isinstance(module, nn.MultiheadAttention):
-        return _attention(module, xs, given)
-    return None
-
-
-def _dtype(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def _channel_text(x: torch.Tensor, dim: int) -> str:
-    return f"{x.shape[dim]} channels (dim {dim})" if x.dim() > dim else f"no dim {dim}"
-
-
-def _channels(module: nn.Module, x: torch.Tensor, given: str, name: str, wanted: int) -> str | None:
-    # BatchNorm1d takes (N, C) or (N, C, L); the others need batch, channels and spatial dims.
-    allowed = {
-        "BatchNorm1d": (2, 3),
-        "BatchNorm2d": (4,),
-        "BatchNorm3d": (5,),
-        "InstanceNorm1d": (2, 3),
-        "InstanceNorm2d": (3, 4),
-        "InstanceNorm3d": (4, 5),
-    }.get(type(module).__name__)
-    if isinstance(module, nn.modules.instancenorm._InstanceNorm) and not module.affine:
-        wanted = -1  # torch only warns when an InstanceNorm without weights sees other channels
-    if allowed and x.dim() not in allowed:
-        dims = " or ".join(f"{d}D" for d in allowed)
-        return f"{given} must be {dims}, got {x.dim()}D"
-    # Instance norm accepts unbatched input, where the channels lead.
-    instance = isinstance(module, nn.modules.instancenorm._InstanceNorm)
-    dim = 0 if instance and allowed and x.dim() == allowed[0] else 1
-    if wanted >= 0 and x.dim() > dim and x.shape[dim] != wanted:
-        return f"{given} has {_channel_text(x, dim)} but {name}={wanted}"
-    return None
-
-
-def _conv(module: nn.modules.conv._ConvNd, x: torch.Tensor, given: str) -> str | None:
-    n = len(module.kernel_size)
-    if x.dim() not in (n + 1, n + 2):
-        return f"{given} must be {n + 1}D (unbatched) or {n + 2}D (batched), got {x.dim()}D"
-    channel_dim = x.dim() - n - 1
-    if x.shape[channel_dim] != module.in_channels:
-        return f"{given} has {_channel_text(x, channel_dim)} but in_channels={module.in_channels}"
-    if module.transposed or isinstance(module.padding, str):
-        return None
-    spatial = list(x.shape[-n:])
-    padded = [s + 2 * p for s, p in zip(spatial, module.padding)]
-    reach = [d * (k - 1) + 1 for d, k in zip(module.dilation, module.kernel_size)]
-    if any(p < r for p, r in zip(padded, reach)):
-        size, padded_size, kernel = ("x".join(map(str, sizes)) for sizes in (spatial, padded, reach))
-        return f"{given}: spatial size {size} (padded {padded_size}) is smaller than the kernel {kernel}"
-    return None
-
-
-def _attention(module: nn.MultiheadAttention, xs: list[torch.Tensor], given: str) -> str | None:
-    names = ("query", "key", "value")
-    wanted = (module.embed_dim, module.kdim, module.vdim)
-    labels = ("embed_dim", "kdim", "vdim")
-    for name, x, size, label in zip(names, xs, wanted, labels):
-        if x.shape[-1] != size:
-            return f"{given}: {name} has {x.shape[-1]} features on the last dim but {label}={size}"
-    return None
+    return {name: torch.empty_like(t, device="meta").requires_grad_(t.requires_grad) for name, t in tensors}

@@ -5,7 +5,23 @@ from __future__ import annotations
 from app.network.analysis import Analysis, LayerRow
 from app.network.inputs import InputSpec
 
-HEADERS = ("Layer (type)", "Input shape", "Output shape", "Param #", "Trainable", "Buffers")
+HEADERS = ("Layer (type)", "Input shape", "Output shape", "Param #", "Trainable", "Buffers", "FLOPs")
+
+
+def humanise(count: float | None, unit: str = "") -> str:
+    """1834000000 -> '1.8 G': three significant figures at most, decimal prefixes."""
+    if count is None:
+        return "-"
+    for prefix, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(count) >= size:
+            value = count / size
+            text = f"{value:.1f}" if value < 100 else f"{value:.0f}"
+            return f"{text} {prefix}{unit}"
+    return f"{count:.0f} {unit}".rstrip()
+
+
+def format_bytes(count: float | None) -> str:
+    return humanise(count, "B") if count is None or count >= 1000 else f"{count:.0f} B"
 
 
 def format_shape(shape) -> str:
@@ -25,6 +41,7 @@ def _cells(row: LayerRow) -> tuple[str, ...]:
         f"{row.params:,}",
         f"{row.trainable_params:,}",
         f"{row.buffers:,}",
+        humanise(row.flops),
     )
 
 
@@ -53,6 +70,8 @@ def format_summary(analysis: Analysis, inputs: list[InputSpec] | None, warnings:
         f"Params size (MB): {analysis.param_bytes / 1e6:.2f}",
         f"Buffers size (MB): {analysis.buffer_bytes / 1e6:.2f}",
     ]
+    if analysis.total_flops is not None:
+        lines.append(f"Forward FLOPs: {humanise(analysis.total_flops)} ({analysis.total_flops:,})")
     if inputs:
         lines.append("Input: " + ", ".join(f"{format_shape(i.shape)} {i.dtype}" for i in inputs))
         lines.append(f"Output: {format_shape(analysis.output_shape)}")

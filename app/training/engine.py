@@ -195,7 +195,7 @@ class Engine:
         from app.network.inputs import InputSpec
 
         shape, dtype = list(self._last_input.shape), str(self._last_input.dtype).removeprefix("torch.")
-        found = analyse(self.setup.core, [InputSpec(shape, dtype)]).error
+        found = analyse(self.setup.core, [InputSpec(shape, dtype)], counts=False).error
         return f"{found} (a batch of shape {tuple(shape)} from the data)" if found is not None else message
 
     def _nonfinite(self, what: str, buffers: _BufferBackup) -> Stopped:

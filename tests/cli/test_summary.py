@@ -87,3 +87,31 @@ def test_cnn_summary_ends_with_the_seed_optimizer_as_torch_prints_it(nnstudio):
         [{"params": net.features.parameters()}, {"params": net.classifier.parameters(), "lr": 0.01}], lr=0.00001
     )
     assert result.out.rstrip().endswith(repr(by_hand))
+
+
+def test_memory_follows_the_projects_optimizer_and_freezing(nnstudio, tmp_path):
+    data = json.loads((EXAMPLES / "cnn.nnproj").read_text())
+    data["optimizer"] = {"type": "Adam", "defaults": {"lr": 0.001}}
+    data["freeze"] = ["features"]
+    project = tmp_path / "frozen.nnproj"
+    project.write_text(json.dumps(data))
+    report = nnstudio("summary", project, "--json").json()
+    classifier = 48120 + 10164 + 850
+    assert report["trainable_params"] == classifier
+    memory = report["memory"]
+    assert memory["parameters"] == 4 * 62006
+    assert memory["gradients"] == 4 * classifier
+    assert memory["optimizer_state"] == 2 * 4 * classifier  # Adam: exp_avg and exp_avg_sq
+    assert memory["activations"] > 0 and memory["total"] == sum(v for k, v in memory.items() if k != "total")
+    assert report["fit"]["device"] == "cpu" and report["total_flops"] == 10427520
+
+
+def test_text_summary_shows_flops_memory_and_the_fit(nnstudio):
+    result = nnstudio("summary", EXAMPLES / "cnn.nnproj")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert any(line.startswith("Layer (type)") and line.endswith("FLOPs") for line in lines)
+    assert any(line.startswith("features.0 (Conv2d)") and line.endswith("5.6 M") for line in lines)
+    assert "Forward FLOPs: 10.4 M (10,427,520)" in lines
+    assert "Training memory: 954 kB" in lines and "  Optimizer state: 0 B" in lines
+    assert any(line.startswith("Batch 8 fits cpu (") and "largest batch that fits" in line for line in lines)

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.network.report import format_bytes
 from app.project.network_commands import RenameNode, SetArgument
 from app.project.project_file import load_project
 from tests.cli.conftest import EXAMPLES
@@ -101,11 +102,14 @@ def test_window_layout_and_recent_files_persist_in_settings(window, qtbot, tmp_p
 
 def test_problems_list_and_status_follow_the_analysis(window):
     assert window.problems.count() == 0
+    total = window.session.estimate.memory.total
+    assert window.status.text().endswith(f"; training needs {format_bytes(total)}")
     window.session.execute(SetArgument((1, 1), "in_features", 500))
     window.session.reanalyse()
     assert window.problems.count() == 1
     assert "classifier.1 (Linear): input (8, 400) but in_features=500" in window.problems.item(0).text()
     assert "parameters" in window.status.text()
+    assert "training needs" not in window.status.text()  # no forward, no activations to count
 
 
 def test_open_example_menu_lists_every_example(window):

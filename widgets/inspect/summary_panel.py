@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
 from app.errors import NNStudioError
 from app.network.analysis import Analysis, LayerRow
 from app.network.inputs import DTYPES, parse_shape_text
-from app.network.report import format_shape
+from app.network.report import format_bytes, format_shape, humanise
 from app.project.section_commands import SetSection
+from app.setup.memory_text import fit_line, memory_lines
 
-COLUMNS = ("Layer", "Input shape", "Output shape", "Param #", "Trainable", "Buffers", "Status")
+COLUMNS = ("Layer", "Input shape", "Output shape", "Param #", "Trainable", "Buffers", "FLOPs", "Saved", "Status")
 FAILED = QColor(200, 30, 30)
 MUTED = QColor(128, 128, 128)
 
@@ -71,6 +72,8 @@ class AnalysisTableModel(QAbstractTableModel):
             f"{row.params:,}",
             f"{trainable:,}",
             f"{row.buffers:,}",
+            humanise(row.flops),
+            format_bytes(row.activation_bytes),
             row.status,
         )
 
@@ -87,7 +90,11 @@ class AnalysisTableModel(QAbstractTableModel):
                 return MUTED
         if role == Qt.ToolTipRole and row.message:
             return row.message
-        if role == Qt.TextAlignmentRole and 3 <= index.column() <= 5:
+        if role == Qt.ToolTipRole and index.column() == 6 and row.flops is not None:
+            return f"{row.flops:,} forward FLOPs, its submodules included"
+        if role == Qt.ToolTipRole and index.column() == 7 and row.activation_bytes is not None:
+            return f"{row.activation_bytes:,} bytes its forward saves for backward"
+        if role == Qt.TextAlignmentRole and 3 <= index.column() <= 7:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.UserRole:
             return row.path
@@ -145,6 +152,8 @@ class SummaryPanel(QWidget):
 
         self.totals_label = QLabel(wordWrap=True, textFormat=Qt.RichText)
         self.totals_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.memory_label = QLabel(wordWrap=True, textFormat=Qt.RichText)
+        self.memory_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.model_text = QPlainTextEdit(readOnly=True)
         self.model_text.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
         self.model_text.setLineWrapMode(QPlainTextEdit.NoWrap)
@@ -165,6 +174,7 @@ class SummaryPanel(QWidget):
         top_layout.addWidget(self.input_error)
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.totals_label)
+        top_layout.addWidget(self.memory_label)
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.tabs)
@@ -250,6 +260,7 @@ class SummaryPanel(QWidget):
         analysis: Analysis | None = session.analysis
         self.table_model.set_rows(analysis.rows if analysis is not None else [])
         self._show_totals(analysis)
+        self._show_memory()
         self.warnings_list.clear()
         self.warnings_list.addItems([str(w) for w in session.warnings])
         self.tabs.setTabText(1, f"Warnings ({len(session.warnings)})")
@@ -277,6 +288,19 @@ class SummaryPanel(QWidget):
             "buffers": analysis.total_buffers,
             "param_mb": analysis.param_bytes / 1e6,
         }
+
+    def _show_memory(self) -> None:
+        """The training memory by part and, for the project's device, whether a step fits."""
+        cost = self.session.estimate
+        if cost is None or cost.memory is None:
+            self.memory_label.setText("Training memory: needs a forward that runs (give an input shape)")
+            return
+        head, *parts = memory_lines(cost.memory)
+        lines = [f"<b>{html.escape(head)}</b>", " &nbsp; ".join(html.escape(p.strip()) for p in parts)]
+        if cost.fit is not None:
+            colour = "#c81e1e" if cost.fit.fits is False else "#2e7d32" if cost.fit.fits else "#808080"
+            lines.append(f"<span style='color:{colour}'>{html.escape(fit_line(cost.fit))}</span>")
+        self.memory_label.setText("<br>".join(lines))
 
     def row_texts(self) -> list[tuple[str, ...]]:
         """What the table shows, row by row (for tests and copy)."""

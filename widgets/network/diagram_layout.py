@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from app.network.catalog import layer_type
+from app.network.report import humanise
 from app.network.spec import Node
 
 Measure = Callable[[str, bool], float]  # (text, bold) -> width in scene units
@@ -156,6 +157,12 @@ def params_text(count: int | None) -> str:
     return f"{count:,} param" + ("" if count == 1 else "s")
 
 
+def cost_text(params: int | None, flops: int | None) -> str:
+    """``2,416 params · 3.8 M FLOPs``; the FLOPs only where the forward counted some."""
+    text = params_text(params)
+    return f"{text} · {humanise(flops)} FLOPs" if flops else text
+
+
 def local_name(name: str, positional: bool) -> str:
     return f"({name})" if positional else name
 
@@ -176,7 +183,7 @@ class _Builder:
             node.type,
             label,
             shape_text(row.output_shape) if row is not None else DASH,
-            params_text(row.params) if row is not None else DASH,
+            cost_text(row.params, row.flops) if row is not None else DASH,
             entry.family if entry is not None else "",
             row.status if row is not None else "",
             row.message if row is not None else "",

@@ -100,6 +100,7 @@ def test_to_json_has_exactly_the_documented_keys():
         "total_buffers",
         "param_bytes",
         "output_shape",
+        "total_flops",
         "error",
     }
     assert set(data["layers"][0]) == {
@@ -111,6 +112,8 @@ def test_to_json_has_exactly_the_documented_keys():
         "trainable_params",
         "buffers",
         "status",
+        "flops",
+        "activation_bytes",
     }
     assert data["error"] is None and data["output_shape"] == [2, 10]
 
@@ -342,7 +345,22 @@ def test_bench_reports_both_ways():
     result = bench_analysis(depth=3, big=64, small=32, batch=2)
     assert result["params"] == 3 * (64 * 64 + 64)
     assert result["forward_params"] == 3 * (32 * 32 + 32)
-    assert set(result) == {"params", "analysis_s", "analysis_peak_mb", "forward_params", "forward_s", "forward_peak_mb"}
+    assert result["total_flops"] == 3 * 2 * 2 * 64 * 64
+    assert result["counts_ratio"] > 0 and result["analysis_without_counts_s"] > 0
+    assert set(result) == {
+        "params",
+        "total_flops",
+        "activation_bytes",
+        "analysis_s",
+        "analysis_peak_mb",
+        "analysis_with_counts_s",
+        "analysis_without_counts_s",
+        "counts_ratio",
+        "counts_ratio_best",
+        "forward_params",
+        "forward_s",
+        "forward_peak_mb",
+    }
 
 
 def test_layer_row_defaults_to_no_message():

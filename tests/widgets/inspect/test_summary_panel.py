@@ -2,6 +2,7 @@
 
 from PySide6.QtCore import Qt
 
+from app.network.report import format_bytes, humanise
 from widgets.inspect.parameters_model import GRAD
 from widgets.inspect.parameters_panel import ParametersPanel
 from widgets.inspect.summary_panel import SummaryPanel
@@ -60,7 +61,9 @@ def test_the_table_rows_match_the_analysis(qtbot, cnn_session):
     for row, cells in zip(rows, texts):
         assert cells[0] == f"{row.path} ({row.type})"
         assert cells[3] == f"{row.params:,}"
-        assert cells[6] == row.status
+        assert cells[6] == humanise(row.flops)
+        assert cells[7] == format_bytes(row.activation_bytes)
+        assert cells[8] == row.status
     assert texts[0][0] == "features (Sequential)"
     assert [c for c in texts if c[0].startswith("features.0 ")][0][2] == "[8, 6, 28, 28]"
     assert panel.totals["total"] == cnn_session.analysis.total_params == 62006
@@ -106,3 +109,19 @@ def test_freezing_in_the_tree_lowers_the_summary_trainable_params(qtbot, cnn_ses
     assert summary.totals["trainable"] == total - 450
     row = [r.path for r in summary.table_model.rows].index("features.0")
     assert summary.row_texts()[row][4] == "6"
+
+
+def test_the_batch_size_typed_updates_memory_and_fit_live(qtbot, cnn_session):
+    panel = _panel(qtbot, cnn_session)
+    before, flops_at_8 = cnn_session.estimate, panel.table_model.rows[0].flops
+    assert before.memory.activations > 0 and before.fit.batch_size == 8
+    assert "Training memory:" in panel.memory_label.text() and "Batch 8 fits cpu" in panel.memory_label.text()
+    assert "Activations: " + format_bytes(before.memory.activations) in panel.memory_label.text()
+    with qtbot.waitSignal(cnn_session.analysed):
+        _type_shape(qtbot, panel, "32,3,32,32")
+    after = cnn_session.estimate
+    assert after.memory.activations > 3 * before.memory.activations
+    assert after.memory.parameters == before.memory.parameters
+    assert after.fit.batch_size == 32 and "Batch 32 fits cpu" in panel.memory_label.text()
+    assert panel.table_model.rows[0].flops == 4 * flops_at_8
+    assert panel.row_texts()[0][6] == humanise(4 * flops_at_8)

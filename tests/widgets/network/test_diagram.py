@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 
+from app.network.report import humanise
 from app.network.spec import container, layer
 from app.project.network_commands import SetArgument
 from app.project.project_file import load_project
@@ -45,8 +46,10 @@ def test_every_leaf_of_the_cnn_has_a_box_with_its_output_shape(qtbot, cnn_sessio
         assert item is not None, path
         assert item.box.title == node.type
         assert item.box.shape == shape_text(rows[path].output_shape)
-        assert item.box.params == f"{rows[path].params:,} param" + ("" if rows[path].params == 1 else "s")
+        params = f"{rows[path].params:,} param" + ("" if rows[path].params == 1 else "s")
+        assert item.box.params == (f"{params} · {humanise(rows[path].flops)} FLOPs" if rows[path].flops else params)
     assert view.box_item("features.0").box.shape == "[8, 6, 28, 28]"
+    assert view.box_item("features.0").box.params == "456 params · 5.6 M FLOPs"
     assert view.frame_item("features").frame.label.startswith("features")
     assert view.frame_item("classifier") is not None
 
