@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from torch import nn
 
 from app.network.analysis import analyse
-from app.network.build import build
 from app.network.inputs import InputSpec
-from app.project.project_file import load_project
+from app.project.network_module import build_network
+from tests.core.project_helpers import EXAMPLE_FILES, allowed_example
 from tests.models.counting_truth import flop_truth, saved_truth
 from tests.models.zoo import INPUTS, MODELS, _real_input
-
-EXAMPLES = sorted((Path(__file__).parents[3] / "resources" / "examples").glob("*.nnproj"))
 
 
 def assert_counts_match(model: nn.Module, inputs: list[InputSpec]) -> None:
@@ -39,11 +35,11 @@ def test_zoo_counts_match_a_real_forward(name):
     assert_counts_match(model, [InputSpec(list(shape), dtype) for shape, dtype in INPUTS[name]])
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
 def test_example_counts_match_a_real_forward(path):
-    project = load_project(path)
+    project = allowed_example(path)
     torch.manual_seed(0)
-    assert_counts_match(build(project.network, device="cpu"), project.inputs)
+    assert_counts_match(build_network(project, device="cpu"), project.inputs)
 
 
 def test_in_place_relu_and_a_view_share_the_storage_they_save():
