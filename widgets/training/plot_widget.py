@@ -1,0 +1,59 @@
+"""One live plot's widget: white, light axes and ticks, and its legend in a row above the data.
+
+The legend takes the place of a title (row 0 of the PlotItem's layout), so it never covers a
+curve whatever the data does; entries go side by side, wrapping to more rows in a narrow plot.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsItem, QWidget
+
+FOREGROUND = "#333333"
+AXIS_WIDTH = 58  # the same for every plot, so x-linked plots stacked in a column line up
+LEGEND_COLUMNS = 2  # entries side by side in a legend row; more wrap to another row (plots are narrow)
+
+
+def make_plot(parent: QWidget, label: str, object_name: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(parent, background="w")  # a child from the start: never a window
+    widget.setObjectName(object_name)
+    item = widget.getPlotItem()
+    item.showGrid(x=False, y=True, alpha=0.15)
+    item.setContentsMargins(2, 4, 6, 2)
+    tick_font = QFont()
+    tick_font.setPointSizeF(8)
+    for side in ("left", "bottom"):
+        axis = item.getAxis(side)
+        axis.setPen(FOREGROUND)
+        axis.setTextPen(FOREGROUND)
+        axis.setTickFont(tick_font)
+        axis.setStyle(maxTickLevel=1)  # no third level of faint grid lines: cleaner, and cheaper to paint
+        axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # ticks and grid: redrawn when the view moves
+    item.getAxis("left").setWidth(AXIS_WIDTH)
+    item.getAxis("left").enableAutoSIPrefix(False)  # "learning rate (x0.001)" reads worse than 0.05
+    item.setLabel("left", label, color=FOREGROUND, **{"font-size": "9pt"})
+    legend = pg.LegendItem(offset=None, labelTextColor=FOREGROUND, labelTextSize="8pt", verSpacing=-6, horSpacing=12)
+    legend.setObjectName(f"{object_name}Legend")
+    legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    item.layout.removeItem(item.titleLabel)
+    item.titleLabel.hide()
+    item.layout.addItem(legend, 0, 1, Qt.AlignLeft)
+    item.legend = legend
+    return widget
+
+
+def show_legend(item: pg.PlotItem, entries: list[tuple[pg.GraphicsObject, str]]) -> None:
+    """Show exactly these (curve, name) entries in the row above ``item``'s data."""
+    legend = item.legend
+    legend.clear()
+    for curve, name in entries:
+        legend.addItem(curve, name)
+    for sample, text in legend.items:
+        sample.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # painted again only when changed
+        text.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+    legend.setColumnCount(max(1, min(len(entries), LEGEND_COLUMNS)))
+    legend.updateSize()
+    item.layout.setRowFixedHeight(0, legend.height() if entries else 0)
+    item.layout.activate()  # place it now: updateSize moved it to the corner, over the data
