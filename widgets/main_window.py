@@ -6,7 +6,7 @@ through :mod:`widgets.files`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -15,12 +15,13 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QScrollArea,
+    QStackedWidget,
     QTabWidget,
     QWidget,
 )
 
 from widgets.export_actions import ExportActions
-from widgets.files import FileActions
+from widgets.files import FileActions, example_paths
 from widgets.inspect.code_panel import CodePanel
 from widgets.inspect.internals_panel import InternalsPanel
 from widgets.inspect.parameters_panel import ParametersPanel
@@ -35,14 +36,20 @@ from widgets.setup.mode_device import DevicePicker, ModeToggle
 from widgets.setup.optimizer_panel import OptimizerPanel
 from widgets.style import apply_style
 from widgets.training.view import TrainingView
+from widgets.welcome import WelcomePage
 
 DEFAULT_SIZE = (1500, 950)
 
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, session: Session | None = None, parent: QWidget | None = None, persist_layout: bool = True
+        self,
+        session: Session | None = None,
+        parent: QWidget | None = None,
+        persist_layout: bool = True,
+        welcome: bool = False,
     ) -> None:
+        """``welcome``: started without a project, show the welcome page until one is opened."""
         super().__init__(parent)
         self.session = session or Session()
         self.persist_layout = persist_layout  # off for --screenshot: always the default layout
@@ -78,9 +85,12 @@ class MainWindow(QMainWindow):
             (self.code, "Code"),
         ):
             self.tabs.addTab(widget, title)
-        self.setCentralWidget(self.tabs)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.tabs)
+        self.setCentralWidget(self.central)
         self._docks()
         self._menus_and_toolbar()
+        self.welcome: WelcomePage | None = None
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
 
@@ -92,10 +102,34 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.session.title)
         self._show_analysis()
         self._update_undo_actions()
-        self.resize(*DEFAULT_SIZE)
+        self.resize(*default_size(self.screen().availableGeometry().size()))
         self._default_dock_sizes()
         if persist_layout:
             self._restore_layout()
+        if welcome:
+            self._show_welcome()
+
+    # The welcome page --------------------------------------------------------------------------
+    def _show_welcome(self) -> None:
+        # The ways to start; "New from Python Model" (#13) takes the place of Open Python Model here.
+        start = [self.files.new_action, self.files.open_action, self.files.python_action]
+        self.welcome = WelcomePage(start, example_paths(), self.files.recent(), self.files.open)
+        self.central.addWidget(self.welcome)
+        self.central.setCurrentWidget(self.welcome)
+        self._layout_before_welcome = self.saveState()
+        for dock in self.findChildren(QDockWidget):  # nothing of the empty project around it
+            dock.hide()
+        self.session.projectReplaced.connect(self._leave_welcome)
+
+    def _leave_welcome(self) -> None:
+        if self.welcome is None:
+            return
+        self.session.projectReplaced.disconnect(self._leave_welcome)
+        self.restoreState(self._layout_before_welcome)
+        self.central.setCurrentWidget(self.tabs)
+        self.central.removeWidget(self.welcome)
+        self.welcome.deleteLater()
+        self.welcome = None
 
     # Layout ----------------------------------------------------------------------------------
     def _dock(
@@ -185,6 +219,8 @@ class MainWindow(QMainWindow):
             "stop": action("Stop", "Shift+F5", controller.stop),
             "evaluate": action("Evaluate in the current mode", "F7", controller.evaluate),
         }
+        # On the window itself too: the keys work wherever the focus is, menu bar shown or not.
+        self.addActions(list(self.run_actions.values()))
 
     # Reactions -------------------------------------------------------------------------------
     def _update_undo_actions(self) -> None:
@@ -236,8 +272,14 @@ class MainWindow(QMainWindow):
         if self.persist_layout:
             settings = QSettings()
             settings.setValue("window/geometry", self.saveGeometry())
-            settings.setValue("window/state", self.saveState())
+            state = self._layout_before_welcome if self.welcome is not None else self.saveState()
+            settings.setValue("window/state", state)
         event.accept()
+
+
+def default_size(screen: QSize) -> tuple[int, int]:
+    """DEFAULT_SIZE, or the screen's available size where that is smaller (a 1280 x 800 laptop)."""
+    return min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height())
 
 
 def _shape(shape) -> str:

@@ -19,7 +19,6 @@ from app.network.inputs import InputSpec  # noqa: E402  (after the checkout is o
 from app.network.spec import container, layer  # noqa: E402
 from app.project.project_file import Project, parse_project, save_project  # noqa: E402
 
-
 SEED_TRAINING = {
     "dataset": {"name": "csv", "path": "seed_data.csv", "target": "label"},
     "loss": {"type": "CrossEntropyLoss"},
