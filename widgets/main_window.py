@@ -7,7 +7,7 @@ through :mod:`widgets.files`.
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.session.title)
         self._show_analysis()
         self._update_undo_actions()
-        self.resize(*default_size(self.screen().availableGeometry().size()))
+        self.resize(*default_size(self.screen().availableGeometry().size(), QGuiApplication.platformName()))
         self._default_dock_sizes()
         if persist_layout:
             self._restore_layout()
@@ -161,9 +161,16 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock(self.problems, "Problems", bottom, "problemsDock")
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.palette_dock, self.properties_dock], [400, 380], Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.properties_dock], [self._left_width(), 380], Qt.Horizontal)
         self.resizeDocks([self.palette_dock, self.network_dock], [300, 480], Qt.Vertical)
         self.resizeDocks([self.problems_dock], [90], Qt.Vertical)
+
+    def _left_width(self) -> int:
+        """Wide enough for the network tree's columns (up to a third of the window), at least 400."""
+        tree = self.network_view
+        tree.doItemsLayout()  # the columns size to their contents
+        wanted = tree.header().length() + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth() + 4
+        return max(400, min(wanted, self.width() // 3))
 
     def _menus_and_toolbar(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -277,8 +284,12 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-def default_size(screen: QSize) -> tuple[int, int]:
-    """DEFAULT_SIZE, or the screen's available size where that is smaller (a 1280 x 800 laptop)."""
+def default_size(screen: QSize, platform: str) -> tuple[int, int]:
+    """DEFAULT_SIZE, or the screen's available size where that is smaller (a 1280 x 800 laptop).
+
+    Offscreen there is no screen to fit (its stand-in is 800 x 600): the default size is kept."""
+    if platform == "offscreen":
+        return DEFAULT_SIZE
     return min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height())
 
 

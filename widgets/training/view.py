@@ -4,7 +4,7 @@ main window shows as a tab of its own. One controller feeds all of them."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QWidget
+from PySide6.QtWidgets import QScrollArea, QSplitter, QWidget
 
 from app.network.catalog import type_name_of
 from app.training.events import Epoch, ProbeSnapshot, Started, Step
@@ -22,7 +22,10 @@ class TrainingView(QSplitter):
         self.panel = TrainingPanel(session, self.controller)
         self.plots = LivePlots()
         self.activations = ActivationsPanel()
-        self.addWidget(self.panel)
+        # The panel scrolls in a short window instead of squeezing its fields below their height.
+        self.panel_scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.NoFrame)
+        self.panel_scroll.setWidget(self.panel)
+        self.addWidget(self.panel_scroll)
         self.addWidget(self.plots)
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
