@@ -7,7 +7,7 @@ through :mod:`widgets.files`.
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -39,6 +39,7 @@ from widgets.training.view import TrainingView
 from widgets.welcome import WelcomePage
 
 DEFAULT_SIZE = (1500, 950)
+MIN_DOCK_WIDTH, MAX_RIGHT_WIDTH = 240, 380
 
 
 class MainWindow(QMainWindow):
@@ -103,9 +104,8 @@ class MainWindow(QMainWindow):
         self._show_analysis()
         self._update_undo_actions()
         self.resize(*default_size(self.screen().availableGeometry().size(), QGuiApplication.platformName()))
-        self._default_dock_sizes()
-        if persist_layout:
-            self._restore_layout()
+        # the docks are sized when first shown, at the size shown at, unless the user's layout came back
+        self._docks_sized = persist_layout and self._restore_layout()
         if welcome:
             self._show_welcome()
 
@@ -127,6 +127,9 @@ class MainWindow(QMainWindow):
         self.session.projectReplaced.disconnect(self._leave_welcome)
         self.restoreState(self._layout_before_welcome)
         self.central.setCurrentWidget(self.tabs)
+        if not self._docks_sized:
+            self._docks_sized = True
+            self._default_dock_sizes()
         self.central.removeWidget(self.welcome)
         self.welcome.deleteLater()
         self.welcome = None
@@ -161,16 +164,27 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock(self.problems, "Problems", bottom, "problemsDock")
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.palette_dock, self.properties_dock], [self._left_width(), 380], Qt.Horizontal)
+        left, right = self._side_widths()
+        if right < max(MIN_DOCK_WIDTH, self.properties.minimumSizeHint().width()):
+            # a small screen: the right column joins the Layers dock as tabs
+            for dock in (self.properties_dock, self.optimizer_dock, self.init_dock):
+                self.tabifyDockWidget(self.palette_dock, dock)
+            self.palette_dock.raise_()
+            self.resizeDocks([self.palette_dock], [left], Qt.Horizontal)
+        else:
+            self.resizeDocks([self.palette_dock, self.properties_dock], [left, right], Qt.Horizontal)
         self.resizeDocks([self.palette_dock, self.network_dock], [300, 480], Qt.Vertical)
         self.resizeDocks([self.problems_dock], [90], Qt.Vertical)
 
-    def _left_width(self) -> int:
-        """Wide enough for the network tree's columns (up to a third of the window), at least 400."""
+    def _side_widths(self) -> tuple[int, int]:
+        """The left and right docks' widths: the left as wide as the network tree's columns, the
+        centre with room for the Training tab (its panel beside its plots), the right what is left."""
         tree = self.network_view
         tree.doItemsLayout()  # the columns size to their contents
-        wanted = tree.header().length() + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth() + 4
-        return max(400, min(wanted, self.width() // 3))
+        tree_width = tree.header().length() + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth() + 4
+        left = max(MIN_DOCK_WIDTH, min(tree_width, self.width() // 3))
+        room = self.width() - left - self.training.minimumSizeHint().width() - 8
+        return left, min(MAX_RIGHT_WIDTH, room)
 
     def _menus_and_toolbar(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -261,13 +275,19 @@ class MainWindow(QMainWindow):
             self.session.select(where)
 
     # Settings and closing --------------------------------------------------------------------
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
+        """True when the user's own dock layout came back."""
         settings = QSettings()
         geometry, state = settings.value("window/geometry"), settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        return state is not None and self.restoreState(state)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized and self.welcome is None:
+            self._docks_sized = True
+            self._default_dock_sizes()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save("closing"):

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tests.widgets.training.test_live_plots import fed_run
 from widgets.main_window import DEFAULT_SIZE, MainWindow
 
 INPUTS = (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractButton)
@@ -68,3 +69,17 @@ def test_the_network_trees_columns_fit_their_contents_at_the_default_width(windo
     assert [header.sectionSize(i) >= header.sectionSizeHint(i) for i in range(header.count())] == [True] * 5
     assert header.length() <= tree.viewport().width()  # the Params and Probe columns in view, not cut off
     assert not tree.horizontalScrollBar().isVisible()
+
+
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+def test_the_training_tab_gets_the_width_its_panel_and_plots_need(qtbot, window, size):
+    win = window(SIZES[size])
+    win.tabs.setCurrentWidget(win.training)
+    fed_run(win.training.plots)  # a run's curves, so every legend has its entries
+    win.training.plots.refresh()
+    QApplication.processEvents()
+    assert win.training.width() >= win.training.minimumSizeHint().width()
+    for key in ("loss", "accuracy", "lr", "grad norm"):
+        plot = win.training.plots.plot(key)
+        if plot.isVisible():  # the plot's contents (axes, legend, data) within its widget: nothing cut off
+            assert plot.getPlotItem().width() <= plot.viewport().width() + 1, key

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QMessageBox,
-    QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +34,7 @@ from app.training.events import Epoch, Step
 from app.training.series import SeriesSet, TrainingSeries
 from widgets.training.live_curve import LiveCurve
 from widgets.training.plot_range import DataBounds, StickyRange, union
-from widgets.training.plot_widget import FOREGROUND, make_plot, show_legend
+from widgets.training.plot_widget import FOREGROUND, fit_legend, make_plot, show_legend
 
 # one colour per param group, in group order
 PALETTE = tuple("#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #17becf #8c564b #e377c2 #7f7f7f #bcbd22".split())
@@ -92,6 +93,8 @@ class LivePlots(QWidget):
             self._plots[key] = make_plot(self.plot_area, label, object_name)
         for key in ("accuracy", "lr", "grad norm"):
             self._plots[key].setXLink(self._plots["loss"])
+        for plot in self._plots.values():
+            plot.installEventFilter(self)  # a resized plot fits its legend's columns again
         # x is the loss plot's (the others are linked to it); a learning rate is read from zero up
         self._ranges = {
             key: StickyRange(widget.getPlotItem(), manage_x=key == "loss", y_span=Y_SPANS.get(key))
@@ -121,11 +124,13 @@ class LivePlots(QWidget):
         self.log_check.toggled.connect(self._show_log_scale)
         self.log_chosen = False  # the user ticked or cleared Log scale: their choice wins from then on
         self._switching_by_itself = False
-        self.fit_button = QPushButton("Fit", objectName="fitButton", clicked=self.fit)
+        self.fit_button = _tool_button("Fit", "fitButton", self.fit)
         self.fit_button.setToolTip("Show all the data again (after zooming or panning with the mouse)")
-        self.png_button = QPushButton("Export PNG...", objectName="exportPngButton", clicked=self.export_png)
-        self.csv_button = QPushButton("Export CSV...", objectName="exportCsvButton", clicked=self.export_csv)
-        self.csv_button.setToolTip("Every curve of the current view as one table, a column per curve")
+        # tool buttons with short texts: the plots fit beside the training panel in a 1280-wide window
+        self.png_button = _tool_button("PNG...", "exportPngButton", self.export_png)
+        self.png_button.setToolTip("Export the plots as a PNG image")
+        self.csv_button = _tool_button("CSV...", "exportCsvButton", self.export_csv)
+        self.csv_button.setToolTip("Export every curve of the current view as one CSV table, a column per curve")
         self._toolbar = QHBoxLayout()
         self._toolbar.setContentsMargins(2, 0, 2, 0)
         for widget in (self.x_axis_combo, self.log_check, self.fit_button):
@@ -377,9 +382,21 @@ class LivePlots(QWidget):
             QMessageBox.warning(self, "Cannot export the curves", f"{path}\n\n{error}")
 
     # Legends -----------------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Resize and isinstance(watched, pg.PlotWidget):
+            fit_legend(watched.getPlotItem())
+        return super().eventFilter(watched, event)
+
     def _update_legend(self, key: str) -> None:
         names = [n for n, c in self._curves.items() if plot_of(n) == key and c.isVisible()]
         if names == self._legend_names.get(key):
             return
         show_legend(self._plots[key].getPlotItem(), [(self._curves[name], name) for name in names])
         self._legend_names[key] = names
+
+
+def _tool_button(text: str, name: str, slot) -> QToolButton:
+    button = QToolButton(objectName=name, text=text)
+    button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+    button.clicked.connect(slot)
+    return button

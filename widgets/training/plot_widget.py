@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 FOREGROUND = "#333333"
 AXIS_WIDTH = 58  # the same for every plot, so x-linked plots stacked in a column line up
-LEGEND_COLUMNS = 2  # entries side by side in a legend row; more wrap to another row (plots are narrow)
+LEGEND_SPACING = 12  # between entries side by side
 
 
 def make_plot(parent: QWidget, label: str, object_name: str) -> pg.PlotWidget:
@@ -34,8 +34,11 @@ def make_plot(parent: QWidget, label: str, object_name: str) -> pg.PlotWidget:
     item.getAxis("left").setWidth(AXIS_WIDTH)
     item.getAxis("left").enableAutoSIPrefix(False)  # "learning rate (x0.001)" reads worse than 0.05
     item.setLabel("left", label, color=FOREGROUND, **{"font-size": "9pt"})
-    legend = pg.LegendItem(offset=None, labelTextColor=FOREGROUND, labelTextSize="8pt", verSpacing=-6, horSpacing=12)
+    legend = pg.LegendItem(
+        offset=None, labelTextColor=FOREGROUND, labelTextSize="8pt", verSpacing=-6, horSpacing=LEGEND_SPACING
+    )
     legend.setObjectName(f"{object_name}Legend")
+    legend.setMinimumWidth(0)  # in a very narrow plot the legend is cut, never the plot widened past its view
     legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
     item.layout.removeItem(item.titleLabel)
     item.titleLabel.hide()
@@ -53,7 +56,21 @@ def show_legend(item: pg.PlotItem, entries: list[tuple[pg.GraphicsObject, str]])
     for sample, text in legend.items:
         sample.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # painted again only when changed
         text.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-    legend.setColumnCount(max(1, min(len(entries), LEGEND_COLUMNS)))
+    fit_legend(item)
+
+
+def fit_legend(item: pg.PlotItem) -> None:
+    """As many entries side by side as the plot's width holds (at least one), the row as tall as
+    the legend: a legend wider than its plot would push the data out of view."""
+    legend = item.legend
+    entries = len(legend.items)
+    widest = max(
+        (sample.boundingRect().width() + text.boundingRect().width() for sample, text in legend.items), default=0
+    )
+    room = item.width() - AXIS_WIDTH - 12
+    columns = max(1, min(entries, int(room // (widest + LEGEND_SPACING)) if widest else 1))
+    if columns != legend.columnCount:
+        legend.setColumnCount(columns)
     legend.updateSize()
     item.layout.setRowFixedHeight(0, legend.height() if entries else 0)
     item.layout.activate()  # place it now: updateSize moved it to the corner, over the data

@@ -25,11 +25,16 @@ class TrainingView(QSplitter):
         # The panel scrolls in a short window instead of squeezing its fields below their height.
         self.panel_scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.NoFrame)
         self.panel_scroll.setWidget(self.panel)
+        self.panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # it scrolls down, never sideways
+        self.panel_scroll.setMinimumWidth(
+            self.panel.minimumSizeHint().width() + self.panel_scroll.verticalScrollBar().sizeHint().width()
+        )
         self.addWidget(self.panel_scroll)
         self.addWidget(self.plots)
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
         self.setSizes([380, 900])
+        self.setChildrenCollapsible(False)  # neither side squeezed to nothing by the splitter
         self.controller.eventsArrived.connect(self.show_events)
 
     def show_events(self, events: list) -> None:

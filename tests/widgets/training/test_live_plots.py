@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QPushButton
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QFileDialog
 
 from app.training.events import Epoch, Step
 from widgets.training.live_plots import LivePlots
@@ -59,7 +59,7 @@ def save_as(monkeypatch, path):
 
 
 def click(qtbot, plots, name):
-    qtbot.mouseClick(plots.findChild(QPushButton, name), Qt.LeftButton)
+    qtbot.mouseClick(plots.findChild(QAbstractButton, name), Qt.LeftButton)
 
 
 def test_fed_steps_and_epochs_are_on_the_curves_after_refresh(plots):
