@@ -110,10 +110,13 @@ CNN_TRAINING = {
 CNN_PROBES = {"modules": ["features.1", "features.4", "classifier.2", "classifier.4"], "every": 10}
 
 
+def _cnn_project(**parts) -> Project:
+    """The small CNN on 3x32x32 shapes, its probes on the ReLUs; ``parts`` are the rest."""
+    return Project(_cnn_network(), [InputSpec([8, 3, 32, 32])], probes=CNN_PROBES, **parts)
+
+
 def cnn() -> Project:
-    return Project(
-        _cnn_network(),
-        [InputSpec([8, 3, 32, 32])],
+    return _cnn_project(
         name="Small CNN",
         description="A LeNet-style image classifier for 3x32x32 images (CIFAR-10 sized): "
         "convolutional features, then a fully connected classifier over 10 classes. Adam at "
@@ -124,14 +127,11 @@ def cnn() -> Project:
             "groups": [{"select": "features"}, {"select": "classifier"}],
         },
         training={**CNN_TRAINING, "epochs": 4},
-        probes=CNN_PROBES,
     )
 
 
 def seed_param_groups() -> Project:
-    return Project(
-        _cnn_network(),
-        [InputSpec([8, 3, 32, 32])],
+    return _cnn_project(
         name="Per-group learning rates (seed note)",
         description="The small CNN with the seed note's optimizer: optim.SGD([{'params': "
         "features.parameters()}, {'params': classifier.parameters(), 'lr': 1e-2}], lr=1e-5). The "
@@ -155,7 +155,6 @@ def seed_param_groups() -> Project:
             "groups": [{"select": "features"}, {"select": "classifier", "lr": 0.01}],
         },
         training={**CNN_TRAINING, "batch_size": 16, "epochs": 3},
-        probes=CNN_PROBES,
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QMessageBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,7 +33,7 @@ from app.training.events import Epoch, Step
 from app.training.series import SeriesSet, TrainingSeries
 from widgets.training.live_curve import LiveCurve
 from widgets.training.plot_range import DataBounds, StickyRange, union
-from widgets.training.plot_widget import FOREGROUND, fit_legend, make_plot, show_legend
+from widgets.training.plot_widget import FOREGROUND, fit_legend, make_plot, show_legend, tool_button
 
 # one colour per param group, in group order
 PALETTE = tuple("#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #17becf #8c564b #e377c2 #7f7f7f #bcbd22".split())
@@ -124,12 +123,12 @@ class LivePlots(QWidget):
         self.log_check.toggled.connect(self._show_log_scale)
         self.log_chosen = False  # the user ticked or cleared Log scale: their choice wins from then on
         self._switching_by_itself = False
-        self.fit_button = _tool_button("Fit", "fitButton", self.fit)
+        self.fit_button = tool_button("Fit", "fitButton", self.fit)
         self.fit_button.setToolTip("Show all the data again (after zooming or panning with the mouse)")
         # tool buttons with short texts: the plots fit beside the training panel in a 1280-wide window
-        self.png_button = _tool_button("PNG...", "exportPngButton", self.export_png)
+        self.png_button = tool_button("PNG...", "exportPngButton", self.export_png)
         self.png_button.setToolTip("Export the plots as a PNG image")
-        self.csv_button = _tool_button("CSV...", "exportCsvButton", self.export_csv)
+        self.csv_button = tool_button("CSV...", "exportCsvButton", self.export_csv)
         self.csv_button.setToolTip("Export every curve of the current view as one CSV table, a column per curve")
         self._toolbar = QHBoxLayout()
         self._toolbar.setContentsMargins(2, 0, 2, 0)
@@ -393,10 +392,3 @@ class LivePlots(QWidget):
             return
         show_legend(self._plots[key].getPlotItem(), [(self._curves[name], name) for name in names])
         self._legend_names[key] = names
-
-
-def _tool_button(text: str, name: str, slot) -> QToolButton:
-    button = QToolButton(objectName=name, text=text)
-    button.setToolButtonStyle(Qt.ToolButtonTextOnly)
-    button.clicked.connect(slot)
-    return button

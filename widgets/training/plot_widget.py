@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QToolButton, QWidget
 
 FOREGROUND = "#333333"
 AXIS_WIDTH = 58  # the same for every plot, so x-linked plots stacked in a column line up
@@ -74,3 +74,11 @@ def fit_legend(item: pg.PlotItem) -> None:
     legend.updateSize()
     item.layout.setRowFixedHeight(0, legend.height() if entries else 0)
     item.layout.activate()  # place it now: updateSize moved it to the corner, over the data
+
+
+def tool_button(text: str, name: str, slot) -> QToolButton:
+    """A compact button for a plot's toolbar (a push button's minimum width is about twice this)."""
+    button = QToolButton(objectName=name, text=text)
+    button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+    button.clicked.connect(slot)
+    return button
