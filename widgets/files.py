@@ -21,6 +21,11 @@ FILTER = "nnstudio projects (*.nnproj);;All files (*)"
 MAX_RECENT = 8
 
 
+def example_paths() -> list[Path]:
+    """The example projects, in the order the menu and the welcome page list them."""
+    return sorted(EXAMPLES.glob("*.nnproj"))
+
+
 class FileActions:
     def __init__(self, window: QMainWindow) -> None:
         self.window = window
@@ -35,7 +40,7 @@ class FileActions:
         self.quit_action = QAction("Quit", window, shortcut=QKeySequence.Quit, triggered=window.close)
         self.recent_menu = QMenu("Open Recent", window)
         self.examples_menu = QMenu("Open Example", window)
-        for path in sorted(EXAMPLES.glob("*.nnproj")):
+        for path in example_paths():
             self.examples_menu.addAction(path.stem, lambda checked=False, p=path: self.open(p, remember=False))
         self._refresh_recent()
 

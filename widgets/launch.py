@@ -24,7 +24,7 @@ def launch(project: str | None, screenshot: str | None = None) -> int:
     app.setOrganizationName("nnstudio")
     app.setApplicationName("nnstudio")
     session = Session(load_project(project), Path(project)) if project else Session()
-    window = MainWindow(session, persist_layout=screenshot is None)
+    window = MainWindow(session, persist_layout=screenshot is None, welcome=not project)
     if screenshot is None:
         window.show()
         return app.exec()

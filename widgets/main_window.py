@@ -6,8 +6,8 @@ through :mod:`widgets.files`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QScrollArea,
+    QStackedWidget,
     QTabWidget,
     QWidget,
 )
 
 from app.network.report import format_bytes
 from widgets.export_actions import ExportActions
-from widgets.files import FileActions
+from widgets.files import FileActions, example_paths
 from widgets.inspect.code_panel import CodePanel
 from widgets.inspect.internals_panel import InternalsPanel
 from widgets.inspect.parameters_panel import ParametersPanel
@@ -36,14 +37,21 @@ from widgets.setup.mode_device import DevicePicker, ModeToggle
 from widgets.setup.optimizer_panel import OptimizerPanel
 from widgets.style import apply_style
 from widgets.training.view import TrainingView
+from widgets.welcome import WelcomePage
 
 DEFAULT_SIZE = (1500, 950)
+MIN_DOCK_WIDTH, MAX_RIGHT_WIDTH = 240, 380
 
 
 class MainWindow(QMainWindow):
     def __init__(
-        self, session: Session | None = None, parent: QWidget | None = None, persist_layout: bool = True
+        self,
+        session: Session | None = None,
+        parent: QWidget | None = None,
+        persist_layout: bool = True,
+        welcome: bool = False,
     ) -> None:
+        """``welcome``: started without a project, show the welcome page until one is opened."""
         super().__init__(parent)
         self.session = session or Session()
         self.persist_layout = persist_layout  # off for --screenshot: always the default layout
@@ -79,9 +87,12 @@ class MainWindow(QMainWindow):
             (self.code, "Code"),
         ):
             self.tabs.addTab(widget, title)
-        self.setCentralWidget(self.tabs)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.tabs)
+        self.setCentralWidget(self.central)
         self._docks()
         self._menus_and_toolbar()
+        self.welcome: WelcomePage | None = None
         self.files.python.confirm_code()  # a Python network given on the command line: ask before it runs
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
@@ -94,10 +105,35 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.session.title)
         self._show_analysis()
         self._update_undo_actions()
-        self.resize(*DEFAULT_SIZE)
-        self._default_dock_sizes()
-        if persist_layout:
-            self._restore_layout()
+        self.resize(*default_size(self.screen().availableGeometry().size(), QGuiApplication.platformName()))
+        # the docks are sized when first shown, at the size shown at, unless the user's layout came back
+        self._docks_sized = persist_layout and self._restore_layout()
+        if welcome:
+            self._show_welcome()
+
+    # The welcome page --------------------------------------------------------------------------
+    def _show_welcome(self) -> None:
+        start = [self.files.new_action, self.files.python.new_action, self.files.open_action]
+        self.welcome = WelcomePage(start, example_paths(), self.files.recent(), self.files.open)
+        self.central.addWidget(self.welcome)
+        self.central.setCurrentWidget(self.welcome)
+        self._layout_before_welcome = self.saveState()
+        for dock in self.findChildren(QDockWidget):  # nothing of the empty project around it
+            dock.hide()
+        self.session.projectReplaced.connect(self._leave_welcome)
+
+    def _leave_welcome(self) -> None:
+        if self.welcome is None:
+            return
+        self.session.projectReplaced.disconnect(self._leave_welcome)
+        self.restoreState(self._layout_before_welcome)
+        self.central.setCurrentWidget(self.tabs)
+        if not self._docks_sized:
+            self._docks_sized = True
+            self._default_dock_sizes()
+        self.central.removeWidget(self.welcome)
+        self.welcome.deleteLater()
+        self.welcome = None
 
     # Layout ----------------------------------------------------------------------------------
     def _dock(
@@ -129,9 +165,27 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock(self.problems, "Problems", bottom, "problemsDock")
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.palette_dock, self.properties_dock], [400, 380], Qt.Horizontal)
+        left, right = self._side_widths()
+        if right < max(MIN_DOCK_WIDTH, self.properties.minimumSizeHint().width()):
+            # a small screen: the right column joins the Layers dock as tabs
+            for dock in (self.properties_dock, self.optimizer_dock, self.init_dock):
+                self.tabifyDockWidget(self.palette_dock, dock)
+            self.palette_dock.raise_()
+            self.resizeDocks([self.palette_dock], [left], Qt.Horizontal)
+        else:
+            self.resizeDocks([self.palette_dock, self.properties_dock], [left, right], Qt.Horizontal)
         self.resizeDocks([self.palette_dock, self.network_dock], [300, 480], Qt.Vertical)
         self.resizeDocks([self.problems_dock], [90], Qt.Vertical)
+
+    def _side_widths(self) -> tuple[int, int]:
+        """The left and right docks' widths: the left as wide as the network tree's columns, the
+        centre with room for the Training tab (its panel beside its plots), the right what is left."""
+        tree = self.network_view
+        tree.doItemsLayout()  # the columns size to their contents
+        tree_width = tree.header().length() + tree.verticalScrollBar().sizeHint().width() + 2 * tree.frameWidth() + 4
+        left = max(MIN_DOCK_WIDTH, min(tree_width, self.width() // 3))
+        room = self.width() - left - self.training.minimumSizeHint().width() - 8
+        return left, min(MAX_RIGHT_WIDTH, room)
 
     def _menus_and_toolbar(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -187,6 +241,8 @@ class MainWindow(QMainWindow):
             "stop": action("Stop", "Shift+F5", controller.stop),
             "evaluate": action("Evaluate in the current mode", "F7", controller.evaluate),
         }
+        # On the window itself too: the keys work wherever the focus is, menu bar shown or not.
+        self.addActions(list(self.run_actions.values()))
 
     # Reactions -------------------------------------------------------------------------------
     def _update_undo_actions(self) -> None:
@@ -223,13 +279,19 @@ class MainWindow(QMainWindow):
             self.session.select(where)
 
     # Settings and closing --------------------------------------------------------------------
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
+        """True when the user's own dock layout came back."""
         settings = QSettings()
         geometry, state = settings.value("window/geometry"), settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        return state is not None and self.restoreState(state)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized and self.welcome is None:
+            self._docks_sized = True
+            self._default_dock_sizes()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save("closing"):
@@ -241,8 +303,18 @@ class MainWindow(QMainWindow):
         if self.persist_layout:
             settings = QSettings()
             settings.setValue("window/geometry", self.saveGeometry())
-            settings.setValue("window/state", self.saveState())
+            state = self._layout_before_welcome if self.welcome is not None else self.saveState()
+            settings.setValue("window/state", state)
         event.accept()
+
+
+def default_size(screen: QSize, platform: str) -> tuple[int, int]:
+    """DEFAULT_SIZE, or the screen's available size where that is smaller (a 1280 x 800 laptop).
+
+    Offscreen there is no screen to fit (its stand-in is 800 x 600): the default size is kept."""
+    if platform == "offscreen":
+        return DEFAULT_SIZE
+    return min(DEFAULT_SIZE[0], screen.width()), min(DEFAULT_SIZE[1], screen.height())
 
 
 def _shape(shape) -> str:

@@ -1,21 +1,24 @@
 """Writes the example projects in this folder, so they are canonical (as save_project writes them).
 
-Run with the project's Python: ``python resources/examples/make_examples.py``.
+Run with the project's Python: ``python resources/examples/make_examples.py``. It imports the
+``app`` of the checkout it lies in (not whichever one the environment has installed), so the files
+are written in that checkout's format.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from app.network.inputs import InputSpec
-from app.network.python_network import PythonNetwork
-from app.network.spec import container, layer
-from app.project.project_file import Project, parse_project, save_project
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
 
+from app.network.inputs import InputSpec  # noqa: E402  (after the checkout is on the path)
+from app.network.python_network import PythonNetwork  # noqa: E402
+from app.network.spec import container, layer  # noqa: E402
+from app.project.project_file import Project, parse_project, save_project  # noqa: E402
 
 SEED_TRAINING = {
     "dataset": {"name": "csv", "path": "seed_data.csv", "target": "label"},
@@ -74,7 +77,7 @@ def seed_add_module() -> Project:
     )
 
 
-def cnn() -> Project:
+def _cnn_network():
     features = container(
         "Sequential",
         layer("Conv2d", in_channels=3, out_channels=6, kernel_size=5),
@@ -95,27 +98,64 @@ def cnn() -> Project:
         layer("Linear", in_features=84, out_features=10),
         name="classifier",
     )
-    return Project(
-        container("Sequential", features, classifier),
-        [InputSpec([8, 3, 32, 32])],
+    return container("Sequential", features, classifier)
+
+
+CNN_TRAINING = {
+    "dataset": {"name": "shapes32", "size": 3000, "classes": 10},
+    "loss": {"type": "CrossEntropyLoss"},
+    "batch_size": 64,
+    "val_split": 0.2,
+    "seed": 0,
+}
+CNN_PROBES = {"modules": ["features.1", "features.4", "classifier.2", "classifier.4"], "every": 10}
+
+
+def _cnn_project(**parts) -> Project:
+    """The small CNN on 3x32x32 shapes, its probes on the ReLUs; ``parts`` are the rest."""
+    return Project(_cnn_network(), [InputSpec([8, 3, 32, 32])], probes=CNN_PROBES, **parts)
+
+
+def cnn() -> Project:
+    return _cnn_project(
         name="Small CNN",
         description="A LeNet-style image classifier for 3x32x32 images (CIFAR-10 sized): "
-        "convolutional features, then a fully connected classifier over 10 classes. The optimizer "
-        "is the seed note's: features at the default lr=1e-5, the classifier group at lr=0.01.",
+        "convolutional features, then a fully connected classifier over 10 classes. Adam at "
+        "lr=0.003, one parameter group per container; 4 epochs reach about 97% validation accuracy.",
+        optimizer={
+            "type": "Adam",
+            "defaults": {"lr": 0.003},
+            "groups": [{"select": "features"}, {"select": "classifier"}],
+        },
+        training={**CNN_TRAINING, "epochs": 4},
+    )
+
+
+def seed_param_groups() -> Project:
+    return _cnn_project(
+        name="Per-group learning rates (seed note)",
+        description="The small CNN with the seed note's optimizer: optim.SGD([{'params': "
+        "features.parameters()}, {'params': classifier.parameters(), 'lr': 1e-2}], lr=1e-5). The "
+        "features barely move at lr=1e-5, so only the classifier learns, on nearly fixed random "
+        "features (Kaiming init lets plain SGD start): about 40% validation accuracy where the cnn "
+        "example, which trains both groups with Adam, reaches 97%. Compare their per-group "
+        "gradient norms and learning rates.",
+        init={
+            "seed": 0,
+            "rules": [
+                {
+                    "select": {"types": ["Conv2d", "Linear"], "paths": ["*.weight"]},
+                    "scheme": "kaiming_normal",
+                    "args": {"nonlinearity": "relu"},
+                },
+            ],
+        },
         optimizer={
             "type": "SGD",
             "defaults": {"lr": 1e-05},
             "groups": [{"select": "features"}, {"select": "classifier", "lr": 0.01}],
         },
-        training={
-            "dataset": {"name": "shapes32", "size": 3000, "classes": 10},
-            "loss": {"type": "CrossEntropyLoss"},
-            "epochs": 1,
-            "batch_size": 64,
-            "val_split": 0.2,
-            "seed": 0,
-        },
-        probes={"modules": ["features.1", "features.4", "classifier.2", "classifier.4"], "every": 10},
+        training={**CNN_TRAINING, "batch_size": 16, "epochs": 3},
     )
 
 
@@ -227,7 +267,7 @@ def resnet_block() -> Project:
         training={
             "dataset": {"name": "shapes32", "size": 1000, "classes": 10},
             "loss": {"type": "CrossEntropyLoss"},
-            "epochs": 2,
+            "epochs": 3,
             "batch_size": 32,
             "val_split": 0.2,
             "seed": 0,
@@ -309,6 +349,7 @@ EXAMPLES = {
     "seed_sequential": seed_sequential,
     "seed_add_module": seed_add_module,
     "cnn": cnn,
+    "seed_param_groups": seed_param_groups,
     "gru": gru,
     "resnet_block": resnet_block,
     "spirals": spirals,

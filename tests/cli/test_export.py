@@ -32,10 +32,10 @@ def test_the_exported_script_runs_on_its_own(nnstudio, tmp_path):
     text = (tmp_path / "m.py").read_text()
     imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
     assert not any("app" in line.split() or "nnstudio" in line for line in imports), imports
-    run = python(tmp_path / "m.py", cwd=tmp_path)  # the project's one epoch
+    run = python(tmp_path / "m.py", cwd=tmp_path)  # the project's four epochs
     assert run.returncode == 0, run.stderr
-    assert "epoch 1/1: loss" in run.stdout
-    assert "Sequential(" in run.stdout and "SGD (" in run.stdout
+    assert "epoch 4/4: loss" in run.stdout
+    assert "Sequential(" in run.stdout and "Adam (" in run.stdout
 
 
 def test_the_script_trains_to_the_weights_nnstudio_train_reaches(nnstudio, tmp_path):

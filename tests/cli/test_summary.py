@@ -75,10 +75,10 @@ def test_gru_example_takes_int64_tokens(nnstudio):
     assert len(gru_row["output_shape"]) == 2  # (output, h_n)
 
 
-def test_cnn_summary_ends_with_the_seed_optimizer_as_torch_prints_it(nnstudio):
+def test_seed_param_groups_summary_ends_with_the_seed_optimizer_as_torch_prints_it(nnstudio):
     from torch import nn, optim
 
-    result = nnstudio("summary", EXAMPLES / "cnn.nnproj")
+    result = nnstudio("summary", EXAMPLES / "seed_param_groups.nnproj")
     assert result.code == 0, result.err
     net = nn.Sequential()
     net.add_module("features", nn.Sequential(nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2)))
@@ -115,3 +115,15 @@ def test_text_summary_shows_flops_memory_and_the_fit(nnstudio):
     assert "Forward FLOPs: 10.4 M (10,427,520)" in lines
     assert "Training memory: 954 kB" in lines and "  Optimizer state: 0 B" in lines
     assert any(line.startswith("Batch 8 fits cpu (") and "largest batch that fits" in line for line in lines)
+
+
+def test_cnn_summary_ends_with_its_adam_groups_as_torch_prints_them(nnstudio):
+    from torch import nn, optim
+
+    result = nnstudio("summary", EXAMPLES / "cnn.nnproj")
+    assert result.code == 0, result.err
+    net = nn.Sequential()
+    net.add_module("features", nn.Sequential(nn.Conv2d(3, 6, 5)))
+    net.add_module("classifier", nn.Sequential(nn.Linear(400, 10)))
+    by_hand = optim.Adam([{"params": net.features.parameters()}, {"params": net.classifier.parameters()}], lr=0.003)
+    assert result.out.rstrip().endswith(repr(by_hand))

@@ -57,3 +57,10 @@ def session():
 def cnn_session():
     path = EXAMPLES / "cnn.nnproj"
     return Session(load_project(path), path)
+
+
+@pytest.fixture
+def seed_groups_session():
+    """The CNN with the seed note's optimizer: SGD, features at lr=1e-5, the classifier at 0.01."""
+    path = EXAMPLES / "seed_param_groups.nnproj"
+    return Session(load_project(path), path)

@@ -25,7 +25,14 @@ from widgets.network.new_layer import LAYER_MIME, default_node, family_icon, inc
 NODE_MIME = "application/x-nnstudio-node"  # a node's JSON, from Copy
 ADDRESS_MIME = "application/x-nnstudio-address"  # a node's address, dragged inside the tree
 
-COLUMNS = ("Name", "Type", "Output shape", "Parameters", "Probe")
+COLUMNS = ("Name", "Type", "Output shape", "Params", "Probe")  # short headers: the dock is narrow
+HEADER_TIPS = (
+    "The module's name in its parent (positional children as (0), (1), ...)",
+    "The layer or container type",
+    "The output shape for the project's inputs, computed on the meta device",
+    "Parameters, the module's submodules included",
+    "Record this module's activations during a run (the Activations tab)",
+)
 NAME, TYPE, SHAPE, PARAMS, PROBE = range(5)
 ROOT_NAME = "network"
 FAILED = QColor("#c62828")
@@ -127,6 +134,8 @@ class NetworkModel(QAbstractItemModel):
     def headerData(self, section: int, orientation, role: int = Qt.DisplayRole):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
             return COLUMNS[section]
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return HEADER_TIPS[section]
         return None
 
     # --- what a row shows ---------------------------------------------------------------------

@@ -108,7 +108,9 @@ class BoundaryView(QWidget):
         self.caption.setProperty("role", "caption")
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
-        self.plot.setAspectLocked(True)
+        # Not aspect-locked: a locked view in a panel of another shape shows bands past the image
+        # on two sides; this way the prediction fills the plot and covers every point.
+        self.plot.setAspectLocked(False)
         self.plot.setLabel("bottom", "x1")
         self.plot.setLabel("left", "x2")
         self.plot.showGrid(x=False, y=False)
@@ -152,6 +154,7 @@ class BoundaryView(QWidget):
         self.image_item.setImage(boundary_rgb(image), levels=(0, 255), autoLevels=False)
         self.image_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.image_item.show()
+        self.plot.setRange(xRange=image.x_range, yRange=image.y_range, padding=0)
         self.has_prediction = True
         self.step = step
         self._update_caption()

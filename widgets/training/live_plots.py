@@ -16,16 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QMessageBox,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,8 +33,8 @@ from app.training.events import Epoch, Step
 from app.training.series import SeriesSet, TrainingSeries
 from widgets.training.live_curve import LiveCurve
 from widgets.training.plot_range import DataBounds, StickyRange, union
+from widgets.training.plot_widget import FOREGROUND, fit_legend, make_plot, show_legend, tool_button
 
-FOREGROUND = "#333333"
 # one colour per param group, in group order
 PALETTE = tuple("#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #17becf #8c564b #e377c2 #7f7f7f #bcbd22".split())
 STEP_COLOUR, TRAIN_COLOUR, VAL_COLOUR = "#9dbbd9", "#1f4e9c", "#e8710a"
@@ -47,7 +45,7 @@ PLOTS = (  # key, y-axis label, objectName
     ("grad norm", "gradient norm", "gradNormPlot"),
 )
 LOG_PLOTS = ("loss", "grad norm")
-AXIS_WIDTH = 58  # the same for every plot, so x-linked plots stacked in a column line up
+AUTO_LOG_RATIO = 100.0  # a loss whose largest value is more than two decades above its smallest
 VIEWS = (("step", "By step"), ("epoch", "By epoch"))
 Y_SPANS = {"accuracy": (0.0, 1.0), "lr": (0.0, 0.0)}  # always in view: accuracy's whole scale; lr from zero
 
@@ -91,9 +89,11 @@ class LivePlots(QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
         for key, label, object_name in PLOTS:
-            self._plots[key] = self._make_plot(label, object_name)
+            self._plots[key] = make_plot(self.plot_area, label, object_name)
         for key in ("accuracy", "lr", "grad norm"):
             self._plots[key].setXLink(self._plots["loss"])
+        for plot in self._plots.values():
+            plot.installEventFilter(self)  # a resized plot fits its legend's columns again
         # x is the loss plot's (the others are linked to it); a learning rate is read from zero up
         self._ranges = {
             key: StickyRange(widget.getPlotItem(), manage_x=key == "loss", y_span=Y_SPANS.get(key))
@@ -116,13 +116,20 @@ class LivePlots(QWidget):
         self.x_axis_combo.setToolTip("Draw every step, or one point per epoch")
         self.x_axis_combo.currentIndexChanged.connect(lambda i: self.set_x_axis(VIEWS[i][0]))
         self.log_check = QCheckBox("Log scale", objectName="logScaleCheck")
-        self.log_check.setToolTip("Logarithmic y axis for the loss and the gradient norm")
-        self.log_check.toggled.connect(self.set_log_scale)
-        self.fit_button = QPushButton("Fit", objectName="fitButton", clicked=self.fit)
+        self.log_check.setToolTip(
+            "Logarithmic y axis for the loss and the gradient norm (on by itself once the loss spans "
+            "more than two decades, until you choose)"
+        )
+        self.log_check.toggled.connect(self._show_log_scale)
+        self.log_chosen = False  # the user ticked or cleared Log scale: their choice wins from then on
+        self._switching_by_itself = False
+        self.fit_button = tool_button("Fit", "fitButton", self.fit)
         self.fit_button.setToolTip("Show all the data again (after zooming or panning with the mouse)")
-        self.png_button = QPushButton("Export PNG...", objectName="exportPngButton", clicked=self.export_png)
-        self.csv_button = QPushButton("Export CSV...", objectName="exportCsvButton", clicked=self.export_csv)
-        self.csv_button.setToolTip("Every curve of the current view as one table, a column per curve")
+        # tool buttons with short texts: the plots fit beside the training panel in a 1280-wide window
+        self.png_button = tool_button("PNG...", "exportPngButton", self.export_png)
+        self.png_button.setToolTip("Export the plots as a PNG image")
+        self.csv_button = tool_button("CSV...", "exportCsvButton", self.export_csv)
+        self.csv_button.setToolTip("Export every curve of the current view as one CSV table, a column per curve")
         self._toolbar = QHBoxLayout()
         self._toolbar.setContentsMargins(2, 0, 2, 0)
         for widget in (self.x_axis_combo, self.log_check, self.fit_button):
@@ -130,37 +137,6 @@ class LivePlots(QWidget):
         self._toolbar.addStretch(1)
         self._toolbar.addWidget(self.png_button)
         self._toolbar.addWidget(self.csv_button)
-
-    def _make_plot(self, label: str, object_name: str) -> pg.PlotWidget:
-        widget = pg.PlotWidget(self.plot_area, background="w")  # a child from the start: never a window
-        widget.setObjectName(object_name)
-        item = widget.getPlotItem()
-        item.showGrid(x=False, y=True, alpha=0.15)
-        item.setContentsMargins(2, 4, 6, 2)
-        tick_font = QFont()
-        tick_font.setPointSizeF(8)
-        for side in ("left", "bottom"):
-            axis = item.getAxis(side)
-            axis.setPen(FOREGROUND)
-            axis.setTextPen(FOREGROUND)
-            axis.setTickFont(tick_font)
-            axis.setStyle(maxTickLevel=1)  # no third level of faint grid lines: cleaner, and cheaper to paint
-            axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # ticks and grid: redrawn when the view moves
-        item.getAxis("left").setWidth(AXIS_WIDTH)
-        item.getAxis("left").enableAutoSIPrefix(False)  # "learning rate (x0.001)" reads worse than 0.05
-        item.setLabel("left", label, color=FOREGROUND, **{"font-size": "9pt"})
-        offset = (-6, -6) if label == "accuracy" else (-6, 6)  # accuracy rises: its top right is busy
-        legend = item.addLegend(
-            offset=offset,
-            labelTextColor=FOREGROUND,
-            labelTextSize="8pt",
-            brush=pg.mkBrush(255, 255, 255, 210),
-            pen=pg.mkPen("#c8ccd2"),
-            verSpacing=-6,
-        )
-        legend.setObjectName(f"{object_name}Legend")
-        legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        return widget
 
     def _add_curve(self, name: str, colour: str, width: float = 1.5, symbol: str | None = None) -> None:
         curve = LiveCurve(pg.mkPen(colour, width=width), symbol=symbol)
@@ -221,6 +197,8 @@ class LivePlots(QWidget):
         for plot in self._plots.values():
             plot.getPlotItem().legend.clear()
         self.history.start(groups, classification)
+        if not self.log_chosen:
+            self._switch_log_scale_by_itself(False)  # a new run's loss decides again
         for kind in ("loss", "accuracy") if classification else ("loss",):
             self._add_curve(f"step {kind}", STEP_COLOUR, width=1)
             self._add_curve(f"train {kind}", TRAIN_COLOUR, width=2, symbol="o")
@@ -269,7 +247,7 @@ class LivePlots(QWidget):
 
     def _follow_data(self, table: SeriesSet) -> None:
         """Move each plot's view to its data, rarely (see widgets.training.plot_range)."""
-        x_bounds, y_bounds = {}, {}
+        x_bounds, y_bounds, y_positive_loss = {}, {}, []
         for name in self._curves:
             series = table.get(name)
             if series is None or len(series) == 0:
@@ -277,14 +255,29 @@ class LivePlots(QWidget):
             bounds = self._bounds.setdefault(name, DataBounds())
             bounds.update(id(series), series.x, series.y)
             key = plot_of(name)
+            if key == "loss":
+                y_positive_loss.append(bounds.y_positive)
             log = self.log_check.isChecked() and key in LOG_PLOTS
             x_bounds.setdefault(key, []).append(bounds.x)
             y_bounds.setdefault(key, []).append(bounds.y_positive if log else bounds.y)
+        if self._log_when_loss_spans_decades(y_positive_loss):
+            return  # switching to log followed the data already (through fit)
         every_x = union([b for found in x_bounds.values() for b in found])
         for key, sticky in self._ranges.items():
             y = union(y_bounds.get(key, []))
             if y is not None:
                 sticky.update(every_x, y, self.log_check.isChecked() and key in LOG_PLOTS)
+
+    def _log_when_loss_spans_decades(self, loss_bounds: list[tuple[float, float]]) -> bool:
+        """A loss falling by decades reads on a log axis (a linear one shows only its first steps).
+        True when it switched the axis."""
+        if self.log_chosen or self.log_check.isChecked():
+            return False
+        span = union(loss_bounds)
+        if span is None or span[0] <= 0 or span[1] / span[0] <= AUTO_LOG_RATIO:
+            return False
+        self._switch_log_scale_by_itself(True)
+        return True
 
     def points(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (x, y) data set on the curve called ``name`` (see the class docstring)."""
@@ -335,9 +328,20 @@ class LivePlots(QWidget):
                 curve.setSymbolSize(5)
 
     def set_log_scale(self, on: bool) -> None:
-        if self.log_check.isChecked() != on:
-            self.log_check.setChecked(on)  # comes back here through the signal
-            return
+        """The user's choice of a log y axis (as ticking Log scale): it stays, whatever the loss does."""
+        self.log_check.setChecked(on)
+        self.log_chosen = True
+
+    def _switch_log_scale_by_itself(self, on: bool) -> None:
+        self._switching_by_itself = True
+        try:
+            self.log_check.setChecked(on)
+        finally:
+            self._switching_by_itself = False
+
+    def _show_log_scale(self, on: bool) -> None:
+        if not self._switching_by_itself:
+            self.log_chosen = True
         for key in LOG_PLOTS:
             self._plots[key].getPlotItem().setLogMode(x=False, y=on)
         self.fit()
@@ -377,15 +381,14 @@ class LivePlots(QWidget):
             QMessageBox.warning(self, "Cannot export the curves", f"{path}\n\n{error}")
 
     # Legends -----------------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Resize and isinstance(watched, pg.PlotWidget):
+            fit_legend(watched.getPlotItem())
+        return super().eventFilter(watched, event)
+
     def _update_legend(self, key: str) -> None:
         names = [n for n, c in self._curves.items() if plot_of(n) == key and c.isVisible()]
         if names == self._legend_names.get(key):
             return
-        legend = self._plots[key].getPlotItem().legend
-        legend.clear()
-        for name in names:
-            legend.addItem(self._curves[name], name)
-        for sample, label in legend.items:
-            sample.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # painted again only when changed
-            label.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        show_legend(self._plots[key].getPlotItem(), [(self._curves[name], name) for name in names])
         self._legend_names[key] = names

@@ -9,7 +9,8 @@ step or epoch), x grows four times at once, never past the run's end, and never 
 handful of moves in a whole run (each one draws every curve and axis again; growing twice at
 once doubled the moves and took the bench's p99 stall from 16 to 26 ms). A y known to lie in a
 span (an accuracy in [0, 1]) always shows that span. A pan or zoom by the user stops the
-following until ``follow()`` (the Fit button).
+following until ``follow()`` (the Fit button). The x range shown has a little room on each side
+(``X_PAD``), so an epoch's marker at the run's first or last step is drawn whole, not cut in half.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ X_AHEAD = 1.5  # the x range ends at half again the data's extent
 X_AHEAD_TO_GOAL = 4  # with the run's length known: four times the extent, at most to the run's end
 SHRINK_BELOW = 0.3  # a range the data fills less than this much of is tightened
 Y_MARGIN = 0.08
+X_PAD = 0.02  # of the x span, on each side: room for a marker's radius at the edges
 FEW = 32  # new points up to this many are looked at in plain Python
 
 
@@ -74,6 +76,20 @@ def union(bounds: list[tuple[float, float]]) -> tuple[float, float] | None:
     return (low, high) if low <= high else None
 
 
+def padded(low: float, high: float) -> tuple[float, float]:
+    """The x range shown for data from ``low`` to ``high``: ``X_PAD`` of the span more each side."""
+    pad = (high - low) * X_PAD
+    return low - pad, high + pad
+
+
+def unpadded(low: float, high: float) -> tuple[float, float]:
+    """The data range that ``padded`` turned into (low, high)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return low, high
+    pad = (high - low) * X_PAD / (1 + 2 * X_PAD)
+    return low + pad, high - pad
+
+
 class StickyRange:
     def __init__(self, plot_item, manage_x: bool, y_span: tuple[float, float] | None = None) -> None:
         self.view = plot_item.getViewBox()
@@ -99,21 +115,23 @@ class StickyRange:
         if not self.following:
             return
         (x0, x1), (y0, y1) = self.view.viewRange() if not self.forced else ((np.inf, -np.inf), (np.inf, -np.inf))
+        x0, x1 = unpadded(x0, x1)
         x_range = self._x_range(x, x0, x1) if self.manage_x and x is not None else None
         y_range = self._y_range(y, y0, y1, log_y) if y is not None else None
         self.forced = False
         if x_range is None and y_range is None:
             return
         self.moves += 1
-        self.view.setRange(xRange=x_range, yRange=y_range, padding=0)
+        self.view.setRange(xRange=None if x_range is None else padded(*x_range), yRange=y_range, padding=0)
 
     def _x_range(self, x: tuple[float, float], x0: float, x1: float) -> tuple[float, float] | None:
         low, high = x
+        eps = 1e-9 * max(abs(x0), abs(x1), 1.0) if np.isfinite(x0) and np.isfinite(x1) else 0.0  # unpadding rounds
         if self.x_goal is not None and high <= self.x_goal:
-            if abs(x0 - low) <= 1e-9 * max(abs(low), 1.0) and high <= x1:
+            if abs(x0 - low) <= eps and high <= x1 + eps:
                 return None
             return low, min(max(self.x_goal, low + 1.0), low + max(high - low, 1.0) * X_AHEAD_TO_GOAL)
-        if low >= x0 and high <= x1 and (high - low) >= SHRINK_BELOW * (x1 - x0):
+        if low >= x0 - eps and high <= x1 + eps and (high - low) >= SHRINK_BELOW * (x1 - x0):
             return None
         return low, low + max(high - low, 1.0) * X_AHEAD
 

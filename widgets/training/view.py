@@ -4,7 +4,7 @@ main window shows as a tab of its own. One controller feeds all of them."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QWidget
+from PySide6.QtWidgets import QScrollArea, QSplitter, QWidget
 
 from app.network.catalog import type_name_of
 from app.training.events import Epoch, ProbeSnapshot, Started, Step
@@ -22,11 +22,19 @@ class TrainingView(QSplitter):
         self.panel = TrainingPanel(session, self.controller)
         self.plots = LivePlots()
         self.activations = ActivationsPanel()
-        self.addWidget(self.panel)
+        # The panel scrolls in a short window instead of squeezing its fields below their height.
+        self.panel_scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.NoFrame)
+        self.panel_scroll.setWidget(self.panel)
+        self.panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # it scrolls down, never sideways
+        self.panel_scroll.setMinimumWidth(
+            self.panel.minimumSizeHint().width() + self.panel_scroll.verticalScrollBar().sizeHint().width()
+        )
+        self.addWidget(self.panel_scroll)
         self.addWidget(self.plots)
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
         self.setSizes([380, 900])
+        self.setChildrenCollapsible(False)  # neither side squeezed to nothing by the splitter
         self.controller.eventsArrived.connect(self.show_events)
 
     def show_events(self, events: list) -> None:

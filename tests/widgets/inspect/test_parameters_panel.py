@@ -62,8 +62,8 @@ def test_unchecking_requires_grad_freezes_and_undo_restores(qtbot, cnn_session):
     assert cnn_session.project.freeze == [] and panel.trainable == before
 
 
-def test_group_lr_and_init_columns(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
+def test_group_lr_and_init_columns(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
     model = panel.model
     assert _cell(model, "classifier.1.weight", GROUP) == "classifier"
     assert _cell(model, "classifier.1.weight", LR) == "0.01"

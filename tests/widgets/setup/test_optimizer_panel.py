@@ -15,9 +15,9 @@ def _panel(qtbot, session):
     return panel
 
 
-def test_preview_is_torchs_own_text_for_the_seed_note_groups(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
-    model = make_model(cnn_session.project)
+def test_preview_is_torchs_own_text_for_the_seed_note_groups(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
+    model = make_model(seed_groups_session.project)
     expected = torch.optim.SGD(
         [{"params": model.features.parameters()}, {"params": model.classifier.parameters(), "lr": 0.01}], lr=1e-05
     )
@@ -28,93 +28,93 @@ def test_preview_is_torchs_own_text_for_the_seed_note_groups(qtbot, cnn_session)
     assert panel.warnings_label.text() == ""
 
 
-def test_group_lr_edit_is_one_undoable_command(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
+def test_group_lr_edit_is_one_undoable_command(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
     lr = panel.group_field(1, "lr")
     assert lr.text() == "0.01"
     type_into(qtbot, lr, "0.1")
-    assert cnn_session.project.optimizer["groups"][1] == {"select": "classifier", "lr": 0.1}
+    assert seed_groups_session.project.optimizer["groups"][1] == {"select": "classifier", "lr": 0.1}
     assert "lr: 0.1\n" in panel.preview.toPlainText()
-    cnn_session.undo()
-    assert cnn_session.project.optimizer["groups"][1] == {"select": "classifier", "lr": 0.01}
+    seed_groups_session.undo()
+    assert seed_groups_session.project.optimizer["groups"][1] == {"select": "classifier", "lr": 0.01}
     assert panel.group_field(1, "lr").text() == "0.01"
     assert "lr: 0.1\n" not in panel.preview.toPlainText()
 
 
-def test_negative_lr_is_refused_with_the_reason_beside_the_field(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
-    before = cnn_session.snapshot()
+def test_negative_lr_is_refused_with_the_reason_beside_the_field(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
+    before = seed_groups_session.snapshot()
     type_into(qtbot, panel.default_fields["lr"], "-0.5")
     assert "must not be negative" in panel.default_errors["lr"].text()
     assert panel.default_errors["lr"].isVisibleTo(panel)
     type_into(qtbot, panel.group_field(0, "lr"), "-1e-3")
     assert "optimizer.groups[0].lr" in panel.groups_error.text()
-    assert cnn_session.snapshot() == before
-    assert not cnn_session.document.undo_stack.can_undo
+    assert seed_groups_session.snapshot() == before
+    assert not seed_groups_session.document.undo_stack.can_undo
 
 
-def test_scientific_notation_default_lr(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
+def test_scientific_notation_default_lr(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
     assert panel.default_fields["lr"].text() == "1e-05"
     type_into(qtbot, panel.default_fields["lr"], "3e-4")
-    assert cnn_session.project.optimizer["defaults"]["lr"] == 3e-4
+    assert seed_groups_session.project.optimizer["defaults"]["lr"] == 3e-4
     assert "lr: 0.0003\n" in panel.preview.toPlainText()
     assert not panel.default_errors["lr"].isVisibleTo(panel)
 
 
-def test_switching_to_adam_shows_betas_and_keeps_the_groups(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
+def test_switching_to_adam_shows_betas_and_keeps_the_groups(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
     assert "betas" not in panel.default_fields
     panel.type_combo.setCurrentText("Adam")
-    assert cnn_session.project.optimizer["type"] == "Adam"
+    assert seed_groups_session.project.optimizer["type"] == "Adam"
     assert panel.default_fields["betas"].placeholderText() == "0.9, 0.999"
     assert "betas: (0.9, 0.999)" in panel.preview.toPlainText()
     assert panel.preview.toPlainText().startswith("Adam (")
     type_into(qtbot, panel.default_fields["betas"], "0.8, 0.99")
-    assert cnn_session.project.optimizer["defaults"]["betas"] == [0.8, 0.99]
+    assert seed_groups_session.project.optimizer["defaults"]["betas"] == [0.8, 0.99]
     assert "betas: (0.8, 0.99)" in panel.preview.toPlainText()
     checkbox = panel.default_fields["amsgrad"]
     qtbot.keyClick(checkbox, Qt.Key.Key_Space)
-    assert cnn_session.project.optimizer["defaults"]["amsgrad"] is True
-    cnn_session.undo(), cnn_session.undo(), cnn_session.undo()
-    assert cnn_session.project.optimizer["type"] == "SGD"
+    assert seed_groups_session.project.optimizer["defaults"]["amsgrad"] is True
+    seed_groups_session.undo(), seed_groups_session.undo(), seed_groups_session.undo()
+    assert seed_groups_session.project.optimizer["type"] == "SGD"
     assert panel.type_combo.currentText() == "SGD"
 
 
-def test_selector_matching_nothing_is_warned_and_unknown_type_refused(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
+def test_selector_matching_nothing_is_warned_and_unknown_type_refused(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     assert panel.groups_table.rowCount() == 3
     type_into(qtbot, panel.group_field(2, "select"), "type:normalization")
-    assert cnn_session.project.optimizer["groups"][2] == {"select": {"types": ["normalization"]}}
+    assert seed_groups_session.project.optimizer["groups"][2] == {"select": {"types": ["normalization"]}}
     assert "matches no trainable parameter" in panel.warnings_label.text()
-    before = cnn_session.snapshot()
+    before = seed_groups_session.snapshot()
     type_into(qtbot, panel.group_field(2, "select"), "type:Nonsense")
     assert "neither a layer type nor a family" in panel.groups_error.text()
-    assert cnn_session.snapshot() == before
+    assert seed_groups_session.snapshot() == before
 
 
-def test_move_and_remove_groups(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
+def test_move_and_remove_groups(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
     panel.group_field(1, "select").setFocus()
     panel.groups_table.setCurrentCell(1, 0)
     qtbot.mouseClick(panel.up_button, Qt.MouseButton.LeftButton)
-    assert [g["select"] for g in cnn_session.project.optimizer["groups"]] == ["classifier", "features"]
+    assert [g["select"] for g in seed_groups_session.project.optimizer["groups"]] == ["classifier", "features"]
     panel.groups_table.setCurrentCell(0, 0)
     qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
-    assert cnn_session.project.optimizer["groups"] == [{"select": "features"}]
+    assert seed_groups_session.project.optimizer["groups"] == [{"select": "features"}]
     assert panel.groups_table.rowCount() == 1
 
 
-def test_scheduler_row(qtbot, cnn_session):
-    panel = _panel(qtbot, cnn_session)
+def test_scheduler_row(qtbot, seed_groups_session):
+    panel = _panel(qtbot, seed_groups_session)
     panel.scheduler_combo.setCurrentText("StepLR")
     assert "needs 'step_size'" in panel.scheduler_error.text()
-    assert cnn_session.project.scheduler is None
+    assert seed_groups_session.project.scheduler is None
     type_into(qtbot, panel.scheduler_args, "step_size=5, gamma=0.5")
-    assert cnn_session.project.scheduler == {"type": "StepLR", "args": {"step_size": 5, "gamma": 0.5}}
+    assert seed_groups_session.project.scheduler == {"type": "StepLR", "args": {"step_size": 5, "gamma": 0.5}}
     panel.scheduler_combo.setCurrentText("none")
-    assert cnn_session.project.scheduler is None
+    assert seed_groups_session.project.scheduler is None
 
 
 def test_text_forms():

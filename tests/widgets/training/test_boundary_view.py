@@ -135,3 +135,20 @@ def test_image_rows_go_up_in_y_like_the_points(qtbot):
     colour = np.array(class_color(1))
     top_row = item.image[grid.ys.argmax()].astype(int)  # highest y: class 1's tint
     assert np.abs(top_row - np.rint(255 + (colour - 255) * MAX_TINT)).max() <= 1
+
+
+def test_the_prediction_fills_the_view_and_covers_every_point_in_a_panel_of_any_shape(qtbot):
+    view = _view(qtbot)
+    view.resize(700, 300)  # much wider than tall: an aspect-locked view would show bands past the image
+    view.show()
+    qtbot.waitExposed(view)
+    data = load_data({"name": "spirals", "size": 600, "classes": 3, "noise": 0.2})
+    view.set_data(data)
+    view.set_prediction(BoundaryGrid.for_data(data, resolution=16).predict(nn.Linear(2, 3)))
+    item = view.image_item
+    rect = item.mapRectToParent(item.boundingRect())
+    (x0, x1), (y0, y1) = view.plot.getViewBox().viewRange()
+    assert np.allclose([x0, x1, y0, y1], [rect.left(), rect.right(), rect.top(), rect.bottom()], atol=1e-6)
+    points = np.concatenate([_points(i) for i in view.train_items + view.val_items])
+    assert (points[:, 0] > rect.left()).all() and (points[:, 0] < rect.right()).all()
+    assert (points[:, 1] > rect.top()).all() and (points[:, 1] < rect.bottom()).all()

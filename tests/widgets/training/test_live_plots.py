@@ -2,13 +2,15 @@
 
 import csv
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QPushButton
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QFileDialog
 
 from app.training.events import Epoch, Step
 from widgets.training.live_plots import LivePlots
+from widgets.training.plot_range import unpadded
 
 
 def step(n, loss, lrs=(0.1, 0.01), accuracy=None, norms=None, epoch=0):
@@ -57,7 +59,7 @@ def save_as(monkeypatch, path):
 
 
 def click(qtbot, plots, name):
-    qtbot.mouseClick(plots.findChild(QPushButton, name), Qt.LeftButton)
+    qtbot.mouseClick(plots.findChild(QAbstractButton, name), Qt.LeftButton)
 
 
 def test_fed_steps_and_epochs_are_on_the_curves_after_refresh(plots):
@@ -269,7 +271,7 @@ def test_a_run_of_known_length_grows_x_in_a_few_moves_up_to_its_end(plots):
         plots.add_steps([step(n, 2.0 / n**0.5, lrs=(0.01,), accuracy=min(n / 500, 1.0) if n % 10 == 0 else None)])
         if n % 5 == 0:
             plots.refresh()
-            x_ranges.append(tuple(round(v, 6) for v in x_view.viewRange()[0]))
+            x_ranges.append(tuple(round(v, 6) for v in unpadded(*x_view.viewRange()[0])))
     moves = sorted(set(x_ranges), key=x_ranges.index)
     assert 2 <= len(moves) <= 4  # of 120 refreshes
     assert all(later[1] > earlier[1] for earlier, later in zip(moves, moves[1:]))  # x only grows ...
@@ -280,7 +282,9 @@ def test_a_run_of_known_length_grows_x_in_a_few_moves_up_to_its_end(plots):
     plots.set_x_axis("epoch")
     plots.add_epoch(Epoch(1, 200, 1.0, 0.5, 1.1, 0.4, [0.01]))
     plots.refresh()
-    assert x_view.viewRange()[0] == pytest.approx([1, 3])  # by epoch: the epochs to come
+    assert unpadded(*x_view.viewRange()[0]) == pytest.approx([1, 3])  # by epoch: the epochs to come
+    x0, x1 = x_view.viewRange()[0]
+    assert x0 < 1 - 0.02 and x1 > 3 + 0.02  # room for the first and last epochs' markers
 
 
 def test_a_long_run_keeps_every_point_and_draws_only_what_the_view_can_show(plots, qtbot):
@@ -349,3 +353,37 @@ def test_a_series_that_starts_over_is_drawn_whole_not_added_to(plots, qtbot):
     plots.refresh()
     qtbot.waitUntil(lambda: loss.redraws > redraws)
     assert loss._drawn == 20
+
+
+def test_a_loss_falling_by_more_than_two_decades_turns_log_scale_on_until_the_user_chooses(plots, qtbot):
+    plots.show()
+    qtbot.waitExposed(plots)
+    axis = plots.plot("loss").getPlotItem().getAxis("left")
+    plots.start(["default"], classification=False, steps=400, epochs=1)
+    plots.add_steps([step(n, 2.0 / n, lrs=(0.01,)) for n in range(1, 100)])  # 2.0 .. 0.02: two decades
+    plots.refresh()
+    assert not axis.logMode
+    plots.add_steps([step(n, 2.0 / n, lrs=(0.01,)) for n in range(100, 400)])  # .. 0.005: more than two
+    plots.refresh()
+    assert axis.logMode and plots.log_check.isChecked()
+    low, high = plots.plot("loss").getPlotItem().getViewBox().viewRange()[1]  # log10 units
+    assert low <= np.log10(2.0 / 399) and high >= np.log10(2.0)  # the whole fall in view
+    plots.log_check.click()  # the user clears it (clicked, as a mouse click gives): their choice wins
+    assert not axis.logMode
+    plots.start(["default"], classification=False)
+    plots.add_steps([step(n, 2.0 / n, lrs=(0.01,)) for n in range(1, 400)])
+    plots.refresh()
+    assert not axis.logMode
+
+
+def test_legends_sit_beside_the_data_never_on_it(plots, qtbot):
+    plots.show()
+    qtbot.waitExposed(plots)
+    fed_run(plots)
+    plots.refresh()
+    for key in ("loss", "accuracy", "lr", "grad norm"):
+        item = plots.plot(key).getPlotItem()
+        assert plots.legend_names(key)
+        legend = item.legend.mapRectToScene(item.legend.boundingRect())
+        data = item.getViewBox().mapRectToScene(item.getViewBox().boundingRect())
+        assert legend.height() > 0 and not legend.intersects(data), key

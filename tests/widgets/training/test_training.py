@@ -32,20 +32,6 @@ def spirals(epochs: int | None = None, **optimizer) -> Session:
     return Session(project, path)
 
 
-@pytest.fixture
-def window(qtbot):
-    def make(session: Session) -> MainWindow:
-        window = MainWindow(session, persist_layout=False)
-        qtbot.addWidget(window)
-        window.show()
-        window.activateWindow()
-        qtbot.waitActive(window)  # keyboard shortcuts go to the active window
-        window.training.panel.wait_for_preview()
-        return window
-
-    return make
-
-
 def steps_done(window: MainWindow) -> int:
     run = window.training.controller.run
     return run.engine.step if run is not None and run.engine is not None else -1
