@@ -107,7 +107,7 @@ def test_memory_follows_the_projects_optimizer_and_freezing(nnstudio, tmp_path):
 
 
 def test_text_summary_shows_flops_memory_and_the_fit(nnstudio):
-    result = nnstudio("summary", EXAMPLES / "cnn.nnproj")
+    result = nnstudio("summary", EXAMPLES / "seed_param_groups.nnproj")  # plain SGD: no optimizer state
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert any(line.startswith("Layer (type)") and line.endswith("FLOPs") for line in lines)
