@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import NNStudioError
+from app.network.inputs import DTYPES, InputSpec, parse_shape_text
 from app.network.python_network import PythonNetwork
 from app.network.usermodel import parse_model_kwargs
 from app.project.network_module import project_folder
@@ -130,6 +132,11 @@ class PythonModelDialog(QDialog):
         form = QFormLayout()
         form.addRow("Network", row)
         form.addRow("Keyword arguments", self.kwargs_edit)
+        self.shape_edit = QLineEdit(placeholderText="2,3,32,32 (empty: guessed from the first layer)")
+        self.dtype_combo = QComboBox()
+        self.dtype_combo.addItems(list(DTYPES))
+        form.addRow("Input shape", self.shape_edit)
+        form.addRow("Input dtype", self.dtype_combo)
         self.keep_weights = QCheckBox("Keep the weights its code gives it (else the project's seeded init)")
         form.addRow("", self.keep_weights)
         note = QLabel(
@@ -144,13 +151,20 @@ class PythonModelDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(buttons)
-        self.resize(620, 160)
+        self.resize(620, 220)
 
     def browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "A Python file", str(self.folder), "Python (*.py)")
         if path:
             name = self.target_edit.text().rpartition(":")[2] if ":" in self.target_edit.text() else "Net"
             self.target_edit.setText(f"{path}:{name}")
+
+    def inputs(self) -> list[InputSpec] | None:
+        """The input typed in (checked), or None to let the import guess it."""
+        text = self.shape_edit.text().strip()
+        if not text:
+            return None
+        return [InputSpec(parse_shape_text(text, "input shape"), self.dtype_combo.currentText())]
 
     def network(self) -> PythonNetwork:
         """What was typed, checked (never run): ModelLoadError / SpecError name the field at fault."""
@@ -207,9 +221,9 @@ class PythonActions:
         if dialog.exec() != QDialog.Accepted:
             return False
         try:
-            network = dialog.network()
+            network, inputs = dialog.network(), dialog.inputs()
         except NNStudioError as error:
-            QMessageBox.warning(self.window, "Not a Python network", str(error))
+            QMessageBox.warning(self.window, "New from Python Model", str(error))
             return False
         location = network.code_location(None)
         file = network.source_file(None)
@@ -219,7 +233,9 @@ class PythonActions:
             return False
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            result = import_project(network.target, network.kwargs, with_weights=dialog.keep_weights.isChecked())
+            result = import_project(
+                network.target, network.kwargs, with_weights=dialog.keep_weights.isChecked(), inputs=inputs
+            )
         except Exception as error:  # the user's code may raise anything: nothing changes here
             QApplication.restoreOverrideCursor()
             QMessageBox.warning(

@@ -164,10 +164,11 @@ NETS = """
 """
 
 
-def fill_dialog(monkeypatch, target: str, kwargs: str = "", keep: bool = False):
+def fill_dialog(monkeypatch, target: str, kwargs: str = "", keep: bool = False, shape: str = ""):
     def run(dialog: PythonModelDialog) -> int:
         dialog.target_edit.setText(target)
         dialog.kwargs_edit.setText(kwargs)
+        dialog.shape_edit.setText(shape)
         dialog.keep_weights.setChecked(keep)
         return QDialog.Accepted
 
@@ -196,10 +197,12 @@ def test_new_from_python_model_makes_a_spec_when_it_can_and_asks_before_running(
 
 def test_new_from_python_model_of_a_custom_module_is_a_python_network_project(window, nets, monkeypatch):
     win = window(Session())
-    fill_dialog(monkeypatch, f"{nets}:custom")
+    fill_dialog(monkeypatch, f"{nets}:custom", shape="5,4")
     answers(monkeypatch, QMessageBox.Yes)
     win.files.python.new_action.trigger()
     assert win.session.python_network == PythonNetwork(f"{nets}:custom")
+    assert win.session.project.inputs[0].shape == [5, 4]
+    assert win.session.analysis.rows[-1].output_shape == [5, 4]
     assert [c.type for c in win.session.network.children] == ["Linear", "Twice"]
     assert win.session.analysis is not None and win.session.analysis.error is None
 
