@@ -33,6 +33,10 @@ def expected(module: nn.Module, args: tuple, kwargs: dict) -> str | None:
     # A PackedSequence first argument (or none) is not what the checks below understand.
     if not args or not isinstance(args[0], torch.Tensor):
         return None
+    # The checks describe torch.nn's own forwards: a subclass with its own takes what that one takes
+    # (ConvNeXt's LayerNorm2d permutes channels-first images before normalising them).
+    if "forward" in vars(module) or not (getattr(type(module).forward, "__module__", "") or "").startswith("torch.nn."):
+        return None
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     try:
         return _expected(module, tensors, kwargs, f"input {_shapes(args)}")

@@ -1,10 +1,10 @@
 """Warnings PyTorch does not give: modules, parameters and tensors it cannot see.
 
 ``nn.Module.__setattr__`` registers a module, a Parameter or a buffer only when it is assigned
-directly. Put the same things in a plain list, tuple, dict or set, or keep a plain tensor, and
-``parameters()``, ``state_dict()``, ``.to(device)`` and so the optimizer never see them, with no
-error at all. :func:`lint` finds those attributes by looking at each module's instance
-``__dict__``, the place such attributes end up.
+directly. Put the same things in a plain list, tuple, dict or set, or keep a plain tensor (alone
+or in such a container), and ``parameters()``, ``state_dict()``, ``.to(device)`` and so the
+optimizer never see them, with no error at all. :func:`lint` finds those attributes by looking at
+each module's instance ``__dict__``, the place such attributes end up.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _UNSEEN = "that model.parameters() (and so the optimizer, .to(device) and state_
 @dataclass
 class LintWarning:
     path: str  # module path + attribute ("encoder.layers"); a root attribute has no prefix ("scale")
-    kind: str  # "module-container" | "parameter-container" | "plain-tensor"
+    kind: str  # "module-container" | "parameter-container" | "tensor-container" | "plain-tensor"
     message: str  # the full sentence shown to the user
     hidden_params: int  # parameter elements that parameters() (and so the optimizer) never sees
 
@@ -97,11 +97,18 @@ def _check(path: str, attribute: str, value: Any, registered: _Registered) -> li
     items, inner = _items(value)
     modules = _unique(x for x in items if isinstance(x, nn.Module) and id(x) not in registered.modules)
     parameters = _unique(x for x in items if isinstance(x, nn.Parameter) and id(x) not in registered.tensors)
+    tensors = _unique(
+        x
+        for x in items
+        if isinstance(x, torch.Tensor) and not isinstance(x, nn.Parameter) and id(x) not in registered.tensors
+    )
     found = []
     if modules:
         found.append(_module_container(path, attribute, value, inner, modules, registered))
     if parameters:
         found.append(_parameter_container(path, attribute, value, inner, parameters))
+    if tensors:
+        found.append(_tensor_container(path, attribute, value, tensors))
     return found
 
 
@@ -170,6 +177,19 @@ def _parameter_container(
         f"({_plural(hidden_params, 'element')}) {_UNSEEN}; use {_fix(_PARAMETER_FIX, value, inner)}"
     )
     return LintWarning(path, "parameter-container", message, hidden_params)
+
+
+def _tensor_container(path: str, attribute: str, value: Any, tensors: list[torch.Tensor]) -> LintWarning:
+    learnable = [t for t in tensors if t.requires_grad and t.is_leaf]
+    elements = sum(t.numel() for t in tensors)
+    grad = f", {len(learnable)} of them requiring grad, so the optimizer never updates them" if learnable else ""
+    message = (
+        f"`{attribute}` is a {_kind_of(value)} holding {_plural(len(tensors), 'tensor')} "
+        f"({_plural(elements, 'element')}){grad}: they are not in parameters() or state_dict() and do not move "
+        "with .to(device); register each with register_buffer if it is state, "
+        "or use nn.ParameterList / nn.ParameterDict of nn.Parameter if they should learn"
+    )
+    return LintWarning(path, "tensor-container", message, sum(t.numel() for t in learnable))
 
 
 def _plain_tensor(path: str, attribute: str, tensor: torch.Tensor) -> LintWarning:

@@ -175,6 +175,37 @@ def test_plain_list_of_parameters_suggests_parameter_list() -> None:
     assert found["named"].message.endswith("use nn.ParameterDict")
 
 
+def test_plain_containers_of_ordinary_tensors_are_reported() -> None:
+    model = nn.Module()
+    model.masks = [torch.ones(4), torch.zeros(2, 3)]
+    model.anchors = (torch.ones(5),)
+    model.gains = {"a": torch.ones(3, requires_grad=True), "b": torch.ones(2)}
+    found = by_path(lint(model))
+    assert {w.kind for w in found.values()} == {"tensor-container"}
+    masks = found["masks"]
+    assert masks.message.startswith("`masks` is a plain list holding 2 tensors (10 elements): they are not in")
+    assert "register_buffer" in masks.message and "state_dict()" in masks.message
+    assert masks.hidden_params == 0  # nothing the optimizer misses: they do not require grad
+    assert "plain tuple holding 1 tensor (5 elements)" in found["anchors"].message
+    gains = found["gains"]
+    assert "1 of them requiring grad, so the optimizer never updates them" in gains.message
+    assert gains.hidden_params == 3
+
+
+def test_a_container_of_registered_tensors_is_not_a_problem() -> None:
+    model = nn.Module()
+    model.register_buffer("mean", torch.zeros(3))
+    model.scale = nn.Parameter(torch.ones(3))
+    model.stats = [model.mean, model.scale]  # views of what is registered already
+    assert lint(model) == []
+
+
+def test_a_list_mixing_modules_and_tensors_gets_one_warning_for_each() -> None:
+    model = nn.Module()
+    model.parts = [nn.Linear(2, 2), torch.ones(3)]
+    assert sorted(w.kind for w in lint(model)) == ["module-container", "tensor-container"]
+
+
 def test_parameter_list_is_fine() -> None:
     model = nn.Module()
     model.weights = nn.ParameterList([nn.Parameter(torch.zeros(4)), nn.Parameter(torch.zeros(2))])
