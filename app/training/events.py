@@ -26,7 +26,7 @@ class Step:
     loss: float
     accuracy: float | None  # classification only, every METRICS_EVERY steps (else None)
     lrs: list[float]  # per param group
-    grad_norms: list[float] | None  # per param group, before the step; every METRICS_EVERY steps
+    grad_norms: list[float] | None  # per param group, before the step; every METRICS_EVERY steps (checked: all)
     samples_per_s: float
     elapsed_s: float
 

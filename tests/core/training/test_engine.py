@@ -360,6 +360,36 @@ class FailingBatches(Batches):
             yield batch
 
 
+def infinite_gradient_at(setup, step: int) -> None:
+    """The first layer's weight gets an infinite gradient on ``step`` (from 1); the loss stays finite."""
+    weight = next(setup.core.parameters())
+    calls = [0]
+
+    def hook(grad: torch.Tensor) -> torch.Tensor:
+        calls[0] += 1
+        return grad * float("inf") if calls[0] == step else grad
+
+    weight.register_hook(hook)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_an_infinite_gradient_on_a_step_without_metrics_is_never_applied(optimizer: str):
+    project = make_project(optimizer={"type": optimizer, "defaults": {"lr": 0.01}}, shuffle=False)
+    poisoned = prepare(project)
+    infinite_gradient_at(poisoned, 3)  # not a metrics step: those are 1, 10, 20, ...
+    events = run_all(Engine(poisoned))
+    assert names(events) == ["Started"] + ["Step"] * 2 + ["Stopped"]
+    stopped = events[-1]
+    assert stopped.reason == "nonfinite" and stopped.step == 2
+    assert "gradient" in stopped.message and "step 3" in stopped.message
+    assert all(torch.isfinite(p).all() for p in poisoned.core.parameters())
+
+    user = prepare(project)
+    events = run_until_step(Engine(user), 2)
+    assert events[-1].reason == "user" and events[-1].step == 2
+    assert_same_weights(poisoned.core, user.core)
+
+
 def test_an_error_in_the_data_becomes_a_failed_event_and_the_process_carries_on():
     project = make_project(epochs=1)
     setup = prepare(project)
