@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from app.cli.bench_analysis import bench_analysis, measure
+from app.cli.bench_analysis import measure
 from app.errors import ShapeError
 from app.network.analysis import LayerRow, analyse, analyse_spec, shape_of
 from app.network.build import build
@@ -339,28 +339,6 @@ def test_a_billion_parameter_spec_allocates_nothing_real():
     assert analysis.total_params == 20 * per_layer
     assert analysis.param_bytes == 4 * 20 * per_layer  # 5.4 GB, had it been real
     assert grown_mb < 200
-
-
-def test_bench_reports_both_ways():
-    result = bench_analysis(depth=3, big=64, small=32, batch=2)
-    assert result["params"] == 3 * (64 * 64 + 64)
-    assert result["forward_params"] == 3 * (32 * 32 + 32)
-    assert result["total_flops"] == 3 * 2 * 2 * 64 * 64
-    assert result["counts_ratio"] > 0 and result["analysis_without_counts_s"] > 0
-    assert set(result) == {
-        "params",
-        "total_flops",
-        "activation_bytes",
-        "analysis_s",
-        "analysis_peak_mb",
-        "analysis_with_counts_s",
-        "analysis_without_counts_s",
-        "counts_ratio",
-        "counts_ratio_best",
-        "forward_params",
-        "forward_s",
-        "forward_peak_mb",
-    }
 
 
 def test_layer_row_defaults_to_no_message():

@@ -8,62 +8,23 @@ import threading
 from pathlib import Path
 
 import pytest
-import torch
 
-from app.data.loading import Batches, Data
-from app.project.project_file import parse_project
+from app.data.loading import Batches
 from app.training.checkpoint import load_checkpoint
 from app.training.engine import Engine
 from app.training.events import Checkpoint, Epoch, Failed, Finished, Started, Step
 from app.training.prepare import prepare
-from tests.core.engine_helpers import run_until_step
-
-TRAIN_SIZE = 320  # spirals of 400 with the default 0.2 validation split
-BATCH = 32
-STEPS_PER_EPOCH = TRAIN_SIZE // BATCH
-
-
-def linear(n_in: int, n_out: int) -> dict:
-    return {"type": "Linear", "args": {"in_features": n_in, "out_features": n_out}}
-
-
-def mlp(n_in: int = 2, n_out: int = 2, hidden: int = 16, dropout: float = 0.0, batchnorm: bool = False) -> dict:
-    children = [linear(n_in, hidden)]
-    if batchnorm:
-        children.append({"type": "BatchNorm1d", "args": {"num_features": hidden}})
-    children.append({"type": "ReLU"})
-    if dropout:
-        children.append({"type": "Dropout", "args": {"p": dropout}})
-    children.append(linear(hidden, n_out))
-    return {"type": "Sequential", "children": children}
-
-
-def make_project(
-    network: dict | None = None,
-    *,
-    n_in: int = 2,
-    optimizer: dict | None = None,
-    scheduler: dict | None = None,
-    **training,
-):
-    settings = {
-        "dataset": {"name": "spirals", "size": 400, "classes": 2},
-        "loss": {"type": "CrossEntropyLoss"},
-        "epochs": 2,
-        "batch_size": BATCH,
-        **training,
-    }
-    return parse_project(
-        {
-            "format": "nnstudio-project",
-            "version": 2,
-            "inputs": [{"shape": [1, n_in], "dtype": "float32"}],
-            "network": network if network is not None else mlp(),
-            "training": settings,
-            "optimizer": optimizer,
-            "scheduler": scheduler,
-        }
-    )
+from tests.core.engine_helpers import (
+    STEPS_PER_EPOCH,
+    TRAIN_SIZE,
+    assert_same_weights,
+    make_project,
+    mlp,
+    names,
+    run_all,
+    run_until_step,
+    snapshot,
+)
 
 
 def resumable_project(epochs: int = 3):
@@ -75,26 +36,6 @@ def resumable_project(epochs: int = 3):
         optimizer={"type": "Adam", "defaults": {"lr": 0.01}},
         scheduler={"type": "StepLR", "args": {"step_size": 2, "gamma": 0.5}},
     )
-
-
-def assert_same_weights(a: torch.nn.Module | dict, b: torch.nn.Module | dict) -> None:
-    a = a.state_dict() if isinstance(a, torch.nn.Module) else a
-    b = b.state_dict() if isinstance(b, torch.nn.Module) else b
-    assert list(a) == list(b)
-    different = [key for key in a if not torch.equal(a[key], b[key])]
-    assert not different, f"tensors differ: {different}"
-
-
-def snapshot(module: torch.nn.Module) -> dict:
-    return {key: value.detach().clone() for key, value in module.state_dict().items()}
-
-
-def run_all(engine: Engine) -> list:
-    return list(engine.run())
-
-
-def names(events: list) -> list[str]:
-    return [type(event).__name__ for event in events]
 
 
 # The events of a run ------------------------------------------------------------------------------
@@ -314,38 +255,6 @@ def test_stop_from_another_thread_while_paused_ends_the_run_without_another_step
 # Non-finite values and failures -------------------------------------------------------------------
 
 
-def planted_data(nan_at: int | None) -> Data:
-    generator = torch.Generator().manual_seed(7)
-    x = torch.randn(TRAIN_SIZE, 2, generator=generator)
-    y = (x[:, 0] * x[:, 1] > 0).long()
-    if nan_at is not None:
-        x[nan_at, 1] = float("nan")
-    x_val = torch.randn(64, 2, generator=generator)
-    y_val = (x_val[:, 0] * x_val[:, 1] > 0).long()
-    return Data(x, y, x_val, y_val, "classification", 2, (2,), "float32", "planted")
-
-
-@pytest.mark.parametrize("batchnorm", [False, True])
-def test_a_nan_in_the_data_stops_the_run_and_keeps_the_last_good_weights(batchnorm: bool):
-    project = make_project(
-        mlp(dropout=0.2, batchnorm=batchnorm), shuffle=False, optimizer={"type": "Adam", "defaults": {"lr": 0.01}}
-    )
-    data = planted_data(nan_at=4 * BATCH + 5)  # a sample of the 5th batch of epoch 0
-
-    poisoned = prepare(project, data=data)
-    events = run_all(Engine(poisoned))
-    assert names(events) == ["Started"] + ["Step"] * 4 + ["Stopped"]
-    stopped = events[-1]
-    assert stopped.reason == "nonfinite" and stopped.step == 4
-    assert "step 5" in stopped.message
-
-    user = prepare(project, data=data)
-    events = run_until_step(Engine(user), 4)
-    assert events[-1].reason == "user" and events[-1].step == 4
-    assert_same_weights(poisoned.core, user.core)
-    assert all(torch.isfinite(v).all() for v in poisoned.core.state_dict().values() if v.is_floating_point())
-
-
 class FailingBatches(Batches):
     """Batches from a file that goes away after a few reads."""
 
@@ -358,36 +267,6 @@ class FailingBatches(Batches):
             if i == self.fail_after:
                 raise OSError("the data file went away")
             yield batch
-
-
-def infinite_gradient_at(setup, step: int) -> None:
-    """The first layer's weight gets an infinite gradient on ``step`` (from 1); the loss stays finite."""
-    weight = next(setup.core.parameters())
-    calls = [0]
-
-    def hook(grad: torch.Tensor) -> torch.Tensor:
-        calls[0] += 1
-        return grad * float("inf") if calls[0] == step else grad
-
-    weight.register_hook(hook)
-
-
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
-def test_an_infinite_gradient_on_a_step_without_metrics_is_never_applied(optimizer: str):
-    project = make_project(optimizer={"type": optimizer, "defaults": {"lr": 0.01}}, shuffle=False)
-    poisoned = prepare(project)
-    infinite_gradient_at(poisoned, 3)  # not a metrics step: those are 1, 10, 20, ...
-    events = run_all(Engine(poisoned))
-    assert names(events) == ["Started"] + ["Step"] * 2 + ["Stopped"]
-    stopped = events[-1]
-    assert stopped.reason == "nonfinite" and stopped.step == 2
-    assert "gradient" in stopped.message and "step 3" in stopped.message
-    assert all(torch.isfinite(p).all() for p in poisoned.core.parameters())
-
-    user = prepare(project)
-    events = run_until_step(Engine(user), 2)
-    assert events[-1].reason == "user" and events[-1].step == 2
-    assert_same_weights(poisoned.core, user.core)
 
 
 def test_an_error_in_the_data_becomes_a_failed_event_and_the_process_carries_on():
